@@ -1,0 +1,38 @@
+/* Running a build: rebuild it into an executable file descriptor, verify it, execveat it.
+ * Each pb_launch_* returns only when it could not run the build. */
+#ifndef PB_LAUNCH_H
+#define PB_LAUNCH_H
+#include <stdint.h>
+#include "pb_bundle.h"
+
+typedef enum pb_launch_result {
+    PB_LAUNCH_UNAVAILABLE = 1,  /* this strategy cannot work here: try the next one */
+    PB_LAUNCH_CORRUPT = 2       /* the build did not decode or verify: stop, never run it */
+} pb_launch_result;
+
+typedef struct pb_launch {
+    const pb_bundle *bundle;
+    uint32_t index;             /* the chosen entry */
+    char *const *argv;
+    char *const *envp;
+    pb_status status;           /* set with PB_LAUNCH_CORRUPT */
+    char detail[1024];          /* one line: what was tried and why it failed */
+} pb_launch;
+
+/* Content-addressed cache in `dir` (created 0700 when missing, refused when not owned by
+ * this user or writable by others). Warm launches compare a record of inode, size and ctime
+ * taken when the entry was written and verified; `max_bytes` bounds the directory. */
+int pb_launch_cache(pb_launch *launch, const char *dir, uint64_t max_bytes);
+
+/* Anonymous memory file named "polybin:NAME", sealed after verification. */
+int pb_launch_memfd(pb_launch *launch, const char *name);
+
+/* An unlinked temporary file in the first of `dirs` (NULL-terminated) that works. */
+int pb_launch_tmpfile(pb_launch *launch, const char *const *dirs);
+
+/* Process facts the runner needs, behind this layer so Swift never touches libc directly. */
+const char *pb_env(const char *name);                   /* getenv */
+void pb_write_all(int fd, const void *bytes, uint64_t size);
+void pb_exit(int code) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,10 @@
+/* CPolybin: the C layer shared by the polybin tool, the runner and generated code. */
+#ifndef POLYBIN_H
+#define POLYBIN_H
+#include "pb_sha256.h"
+#include "pb_features.h"
+#include "pb_cpu.h"
+#include "pb_bundle.h"
+#include "pb_codec.h"
+#include "pb_launch.h"
+#endif

@@ -1,0 +1,373 @@
+/* Exec strategies. Every one rebuilds the chosen entry straight into the file it will
+ * execute (fallocate + shared mapping: no second copy), verifies the SHA-256 of exactly
+ * those bytes, and execveat()s a read-only descriptor of them. */
+#define _GNU_SOURCE
+#include "pb_launch.h"
+#include "pb_sha256.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Debian 12's headers predate these (Linux 6.3 / 3.17). */
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+
+static void say(pb_launch *l, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(l->detail, sizeof l->detail, format, args);
+    va_end(args);
+}
+
+const char *pb_env(const char *name) { return getenv(name); }
+
+void pb_write_all(int fd, const void *bytes, uint64_t size) {
+    const char *p = bytes;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        size -= (uint64_t)n;
+    }
+}
+
+void pb_exit(int code) { _exit(code); }
+
+/* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
+ * missing (ENOSYS: old kernels, seccomp), and clears close-on-exec when the kernel hands
+ * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT). */
+static int exec_fd(int fd, char *const argv[], char *const envp[]) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+        int err = errno;
+        if (err == ENOSYS) {
+            execve(path, argv, envp);
+            err = errno;
+        }
+        if (err != ENOENT || attempt == 1) return err;
+        fcntl(fd, F_SETFD, 0);
+    }
+    return ENOENT;
+}
+
+/* Sizes the file, rebuilds the entry into a shared mapping of it, and verifies it.
+ * Returns 0, or a pb_launch_result with the detail set. */
+static int fill(pb_launch *l, int fd, const char *what) {
+    pb_entry e;
+    pb_bundle_entry(l->bundle, l->index, &e);
+    if ((uint64_t)(size_t)e.size != e.size) {
+        say(l, "%s: build too large for this address space", what);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    if (e.size > 0 && fallocate(fd, 0, 0, (off_t)e.size) != 0) {
+        /* Reserve the blocks first: a full disk must fail here, not as SIGBUS mid-copy. */
+        if (errno != EOPNOTSUPP && errno != ENOSYS) {
+            say(l, "%s: fallocate: %s", what, strerror(errno));
+            return PB_LAUNCH_UNAVAILABLE;
+        }
+        if (ftruncate(fd, (off_t)e.size) != 0) {
+            say(l, "%s: ftruncate: %s", what, strerror(errno));
+            return PB_LAUNCH_UNAVAILABLE;
+        }
+    }
+    void *map = NULL;
+    if (e.size > 0) {
+        map = mmap(NULL, (size_t)e.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) {
+            say(l, "%s: mmap: %s", what, strerror(errno));
+            return PB_LAUNCH_UNAVAILABLE;
+        }
+    }
+    pb_status status = pb_entry_decode(l->bundle, l->index, map, e.size);
+    if (map) munmap(map, (size_t)e.size);
+    if (status == PB_E_NOMEM) {
+        say(l, "%s: %s", what, pb_status_message(status));
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    if (status != PB_OK) {
+        l->status = status;
+        say(l, "%s", pb_status_message(status));
+        return PB_LAUNCH_CORRUPT;
+    }
+    return 0;
+}
+
+int pb_launch_memfd(pb_launch *l, const char *name) {
+    char label[250];
+    snprintf(label, sizeof label, "polybin:%s", name);
+    unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+    int fd = (int)syscall(SYS_memfd_create, label, flags | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = (int)syscall(SYS_memfd_create, label, flags);
+    if (fd < 0) {
+        say(l, "memfd: memfd_create: %s", strerror(errno));
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    int result = fill(l, fd, "memfd");
+    if (result) {
+        close(fd);
+        return result;
+    }
+    /* Nobody, including this process, can change the verified bytes from here on. */
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    int err = exec_fd(fd, l->argv, l->envp);
+    close(fd);
+    say(l, "memfd: execveat: %s", strerror(err));
+    return PB_LAUNCH_UNAVAILABLE;
+}
+
+int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
+    char tried[768] = "";
+    size_t used = 0;
+    for (; *dirs; dirs++) {
+        if (!**dirs) continue;
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/polybin-XXXXXX", *dirs) >= (int)sizeof path) continue;
+        char place[600];
+        int wfd = mkostemp(path, O_CLOEXEC);
+        int rfd = -1, result = 0;
+        if (wfd < 0) {
+            snprintf(place, sizeof place, "%s: %s", *dirs, strerror(errno));
+        } else {
+            fchmod(wfd, 0700);
+            result = fill(l, wfd, *dirs);
+            if (result == 0) rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            unlink(path);
+            close(wfd);
+            if (result == PB_LAUNCH_CORRUPT) return result;
+            if (result) snprintf(place, sizeof place, "%.500s", l->detail);
+            else if (rfd < 0) snprintf(place, sizeof place, "%s: open: %s", *dirs, strerror(errno));
+        }
+        if (rfd >= 0) {
+            int err = exec_fd(rfd, l->argv, l->envp);
+            close(rfd);
+            snprintf(place, sizeof place, "%s: execveat: %s", *dirs, strerror(err));
+        }
+        int n = snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", place);
+        if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
+    }
+    say(l, "tmpfile: %s", used ? tried : "no temporary directory");
+    return PB_LAUNCH_UNAVAILABLE;
+}
+
+/* ---- cache ---- */
+
+/* What the kernel changes on any write, rename or chmod: compared on every warm launch. */
+typedef struct { uint64_t dev, ino, size, ctime_sec, ctime_nsec; } entry_record;
+
+static entry_record record_of(const struct stat *st) {
+    entry_record r = {(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+                      (uint64_t)st->st_ctim.tv_sec, (uint64_t)st->st_ctim.tv_nsec};
+    return r;
+}
+
+static int private_to_me(const struct stat *st) {
+    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
+}
+
+/* mkdir -p with 0700 for what it creates. */
+static int make_dirs(const char *dir) {
+    char path[4096];
+    size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof path) return ENAMETOOLONG;
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        char saved = path[i];
+        path[i] = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) return errno;
+        path[i] = saved;
+    }
+    return 0;
+}
+
+static void hex(const uint8_t *digest, char out[65]) {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[digest[i] >> 4];
+        out[2 * i + 1] = digits[digest[i] & 15];
+    }
+    out[64] = 0;
+}
+
+static int read_record(int dfd, const char *name, entry_record *r) {
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, r, sizeof *r);
+    close(fd);
+    return n == (ssize_t)sizeof *r ? 0 : -1;
+}
+
+static void write_record(int dfd, const char *name, const entry_record *r) {
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    int ok = write(fd, r, sizeof *r) == (ssize_t)sizeof *r;
+    close(fd);
+    if (!ok || renameat(dfd, tmp, dfd, name) != 0) unlinkat(dfd, tmp, 0);
+}
+
+typedef struct { char name[80]; uint64_t size; int64_t mtime; } cache_item;
+
+static int by_age(const void *a, const void *b) {
+    int64_t x = ((const cache_item *)a)->mtime, y = ((const cache_item *)b)->mtime;
+    return x < y ? -1 : x > y;
+}
+
+/* Oldest entries go first until the directory fits; launches that already opened an
+ * entry keep running (unlink leaves open descriptors valid). Temp files of killed runs
+ * are removed after an hour. */
+static void collect(int dfd, const char *keep, uint64_t max_bytes) {
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    size_t count = 0, cap = 0;
+    cache_item *items = NULL;
+    uint64_t total = 0;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.')) continue;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+            if (now - st.st_mtime > 3600) unlinkat(dfd, de->d_name, 0);
+            continue;
+        }
+        if (strlen(de->d_name) != 64 || strncmp(de->d_name, keep, 64) == 0) {
+            total += (uint64_t)st.st_size;
+            continue;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            cache_item *grown = realloc(items, cap * sizeof *items);
+            if (!grown) break;
+            items = grown;
+        }
+        snprintf(items[count].name, sizeof items[count].name, "%s", de->d_name);
+        items[count].size = (uint64_t)st.st_size;
+        items[count].mtime = (int64_t)st.st_mtime;
+        total += (uint64_t)st.st_size;
+        count++;
+    }
+    closedir(d);
+    qsort(items, count, sizeof *items, by_age);
+    for (size_t i = 0; i < count && total > max_bytes; i++) {
+        char record[96];
+        snprintf(record, sizeof record, "%s.rec", items[i].name);
+        if (unlinkat(dfd, items[i].name, 0) == 0) total -= items[i].size;
+        unlinkat(dfd, record, 0);
+    }
+    free(items);
+}
+
+int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
+    int err = make_dirs(dir);
+    if (err) {
+        say(l, "cache: %s: %s", dir, strerror(err));
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    struct stat st;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 || fstat(dfd, &st) != 0) {
+        say(l, "cache: %s: %s", dir, strerror(errno));
+        if (dfd >= 0) close(dfd);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    if (!private_to_me(&st)) {
+        say(l, "cache: %s: not a private directory of this user (owner or mode), skipped", dir);
+        close(dfd);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+
+    pb_entry e;
+    pb_bundle_entry(l->bundle, l->index, &e);
+    char name[65], record_name[80];
+    hex(e.sha256, name);
+    snprintf(record_name, sizeof record_name, "%s.rec", name);
+
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        entry_record want, have;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && private_to_me(&st) &&
+            (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
+            (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
+            close(dfd);
+            err = exec_fd(fd, l->argv, l->envp);
+            close(fd);
+            say(l, "cache: %s/%s: execveat: %s", dir, name, strerror(err));
+            return PB_LAUNCH_UNAVAILABLE;
+        }
+        close(fd);  /* missing record, or changed since it was verified: write it anew */
+    }
+
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
+    int wfd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    if (wfd < 0) {
+        say(l, "cache: %s: %s", dir, strerror(errno));
+        close(dfd);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
+    int result = fill(l, wfd, "cache");
+    /* Opened under the private temp name: this descriptor is the verified inode, whatever
+     * a concurrent launch renames over the final name. */
+    int rfd = result ? -1 : openat(dfd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (!result && rfd < 0) {
+        say(l, "cache: %s/%s: %s", dir, tmp, strerror(errno));
+        result = PB_LAUNCH_UNAVAILABLE;
+    }
+    if (!result) {
+        fchmod(wfd, 0500);
+        if (renameat(dfd, tmp, dfd, name) != 0) {
+            say(l, "cache: %s: rename: %s", dir, strerror(errno));
+            result = PB_LAUNCH_UNAVAILABLE;
+        }
+    }
+    close(wfd);
+    if (result) {
+        unlinkat(dfd, tmp, 0);
+        if (rfd >= 0) close(rfd);
+        close(dfd);
+        return result;
+    }
+    struct stat mine, current;
+    if (fstat(rfd, &mine) == 0 && fstatat(dfd, name, &current, AT_SYMLINK_NOFOLLOW) == 0 &&
+        mine.st_ino == current.st_ino && mine.st_dev == current.st_dev) {
+        entry_record r = record_of(&mine);
+        write_record(dfd, record_name, &r);
+    }
+    if (max_bytes) collect(dfd, name, max_bytes);
+    close(dfd);
+    err = exec_fd(rfd, l->argv, l->envp);
+    close(rfd);
+    say(l, "cache: %s/%s: execveat: %s", dir, name, strerror(err));
+    return PB_LAUNCH_UNAVAILABLE;
+}

@@ -1,0 +1,36 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Polybin",
+    products: [
+        .executable(name: "polybin", targets: ["polybin"]),
+        .library(name: "PolybinKit", targets: ["PolybinKit"]),
+        // The fatbin runner: an Embedded Swift static archive that `polybin link` joins with a payload object.
+        .library(name: "PolybinRunner", type: .static, targets: ["PolybinRunner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The one C layer: bundle reader, SHA-256, CPU detection, selection, zstd glue, syscalls.
+        .target(
+            name: "CPolybin",
+            path: "CSupport/CPolybin",
+            linkerSettings: [.linkedLibrary("zstd")]
+        ),
+        // main() and the payload symbols, only for the runner archive.
+        .target(name: "RunnerEntry", path: "CSupport/RunnerEntry"),
+        .target(
+            name: "PolybinRunner",
+            dependencies: ["CPolybin", "RunnerEntry"],
+            swiftSettings: [.enableExperimentalFeature("Embedded")]
+        ),
+        .target(name: "PolybinKit", dependencies: ["CPolybin"]),
+        .executableTarget(
+            name: "polybin",
+            dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "CPolybin"]),
+    ]
+)

@@ -1,0 +1,84 @@
+import Foundation
+
+/// The fatbin pipeline and its introspection, as the CLI verbs call them.
+public enum Fatbin {
+    /// `polybin build`: pack, emit the payload object, link with the runner.
+    public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
+        let bundle = try packer.pack(flavors)
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("polybin-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let object = dir.appendingPathComponent("payload.o").path
+        try Files.write(ObjectEmitter().object(for: bundle), to: object)
+        try linker.link(payloadObject: object, output: output)
+    }
+
+    /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
+    public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) -> (text: String, selected: LoadedBundle.Entry?) {
+        let selected = bundle.select(for: host)
+        var lines = ["cpu: \(host.levelName)", "cpu features: \(host.names.joined(separator: " "))"]
+        for entry in bundle.entries {
+            let missing = entry.features.subtracting(host)
+            let status = missing.bits == 0 ? "usable" : "lacks \(missing.names.joined(separator: " "))"
+            lines.append("flavor \(entry.name): level \(entry.features.levelName), \(status)")
+        }
+        lines.append("selected: \(selected?.name ?? "none")")
+        return (lines.joined(separator: "\n") + "\n", selected)
+    }
+
+    public struct Report: Codable {
+        public struct FlavorReport: Codable {
+            public let name: String
+            public let level: String
+            public let features: [String]
+            public let size: UInt64
+            public let stored_size: UInt64
+            public let codec: String
+            public let reference: String?
+            public let sha256: String
+        }
+        public let path: String
+        public let kind: String
+        public let file_size: UInt64
+        public let bundle_size: UInt64
+        public let exec_order: [String]
+        public let flavors: [FlavorReport]
+    }
+
+    public static func inspect(_ bundle: LoadedBundle) throws -> Report {
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: bundle.path)[.size] as? UInt64) ?? 0
+        return Report(
+            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
+            bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
+            flavors: bundle.entries.map { e in
+                Report.FlavorReport(
+                    name: e.name, level: e.features.levelName, features: e.features.names, size: e.size,
+                    stored_size: e.storedSize, codec: "\(e.codec)", reference: e.reference, sha256: SHA256.hex(e.sha256))
+            })
+    }
+
+    public static func describe(_ report: Report) -> String {
+        var lines = ["\(report.path): \(report.kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
+        for f in report.flavors {
+            let how = f.reference.map { "delta against \($0)" } ?? f.codec
+            lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
+            if !f.features.isEmpty { lines.append("    requires: \(f.features.joined(separator: " "))") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+    }
+
+    /// `polybin extract`: the named build, byte-identical to the one packed.
+    public static func extract(_ bundle: LoadedBundle, flavor: String, output: String) throws {
+        guard let entry = bundle.entry(named: flavor) else {
+            throw PolybinError("\(bundle.path): no flavor named \(flavor) (has: \(bundle.entries.map(\.name).joined(separator: ", ")))")
+        }
+        try Files.write(bundle.content(of: entry), to: output, executable: bundle.isFatbin)
+    }
+}

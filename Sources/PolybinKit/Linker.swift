@@ -1,0 +1,61 @@
+import Foundation
+
+/// Links a payload object with the prebuilt runner archive into a static fatbin.
+public struct Linker {
+    public var compiler: String
+    public var runnerArchive: String
+
+    public init(compiler: String? = nil, runnerArchive: String) {
+        self.compiler = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+        self.runnerArchive = runnerArchive
+    }
+
+    /// The runner archive SwiftPM builds beside the polybin executable, or in the release
+    /// folder next to a debug build; POLYBIN_RUNNER names another.
+    public static func defaultRunnerArchive() -> String {
+        if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        for dir in [own.deletingLastPathComponent(), exe.deletingLastPathComponent()] {
+            for candidate in [dir.appendingPathComponent("libPolybinRunner.a"),
+                              dir.deletingLastPathComponent().appendingPathComponent("release/libPolybinRunner.a")] {
+                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+            }
+        }
+        return own.deletingLastPathComponent().appendingPathComponent("libPolybinRunner.a").path
+    }
+
+    public func link(payloadObject: String, output: String) throws {
+        guard FileManager.default.fileExists(atPath: runnerArchive) else {
+            throw PolybinError("\(runnerArchive): runner library not found; build it with `swift build -c release --product PolybinRunner` or pass --runner PATH")
+        }
+        try Files.writeAtomically(output, executable: true) { temp in
+            try Tool.run(compiler, ["-static", "-s", "-Wl,-z,noexecstack", "-Wl,--gc-sections", "-o", temp,
+                                    payloadObject, runnerArchive, "-l:libzstd.a"],
+                         what: "linking \(output)")
+        }
+    }
+}
+
+/// Runs an external tool; its stderr becomes part of the error when it fails.
+public enum Tool {
+    public static func run(_ tool: String, _ arguments: [String], what: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.standardError
+        do {
+            try process.run()
+        } catch {
+            throw PolybinError("\(what): cannot start \(tool) (\(error.localizedDescription))")
+        }
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
+            throw PolybinError("\(what): \(tool) failed (exit \(process.terminationStatus)): \(text)")
+        }
+    }
+}

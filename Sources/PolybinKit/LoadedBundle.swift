@@ -1,0 +1,72 @@
+import CPolybin
+
+/// A bundle opened by the C reader, from a bundle file or from inside a fatbin or object.
+public final class LoadedBundle {
+    public struct Entry: Sendable {
+        public let index: UInt32
+        public let name: String
+        public let codec: BundleWriter.Codec
+        public let reference: String?
+        public let size: UInt64
+        public let storedSize: UInt64
+        public let sha256: [UInt8]
+        public let features: FeatureSet
+    }
+
+    private let storage: UnsafeMutableRawBufferPointer
+    private var bundle = pb_bundle()
+    public let path: String
+    public private(set) var entries: [Entry] = []
+
+    /// Opens the bundle in `path`: the file itself, or the first valid bundle inside it.
+    public init(path: String) throws {
+        let bytes = try Files.read(path)
+        self.path = path
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+        let status = pb_bundle_locate(&bundle, storage.baseAddress, UInt64(bytes.count))
+        guard status == PB_OK else {
+            storage.deallocate()
+            let what = status == PB_E_MAGIC ? "holds no polybin payload (stripped of it, or not built by polybin)" : "corrupt payload: \(String(cString: pb_status_message(status)))"
+            throw PolybinError("\(path): \(what)")
+        }
+        var names: [UInt32: String] = [:]
+        for i in 0..<bundle.count {
+            var e = pb_entry()
+            pb_bundle_entry(&bundle, i, &e)
+            names[i] = String(cString: e.name)
+        }
+        for i in 0..<bundle.count {
+            var e = pb_entry()
+            pb_bundle_entry(&bundle, i, &e)
+            entries.append(Entry(
+                index: i, name: names[i]!, codec: BundleWriter.Codec(rawValue: UInt16(e.codec))!,
+                reference: e.ref == PB_NO_REF ? nil : names[e.ref], size: e.size, storedSize: e.stored_size,
+                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features)))
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }
+    public var byteCount: UInt64 { bundle.size }
+    public var execOrder: [ExecStrategy] { ExecStrategy.unpack(bundle.exec_order) }
+
+    public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+
+    /// The content of an entry, decoded and verified against its SHA-256.
+    public func content(of entry: Entry) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(entry.size))
+        let status = out.withUnsafeMutableBytes { pb_entry_decode(&bundle, entry.index, $0.baseAddress, UInt64($0.count)) }
+        guard status == PB_OK else {
+            throw PolybinError("\(path): \(entry.name): \(String(cString: pb_status_message(status)))")
+        }
+        return out
+    }
+
+    /// The entry the runner would choose for these features, as the runner computes it.
+    public func select(for host: FeatureSet) -> Entry? {
+        let index = pb_select(&bundle, host.bits)
+        return index < 0 ? nil : entries[Int(index)]
+    }
+}

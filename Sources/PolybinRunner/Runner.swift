@@ -1,0 +1,138 @@
+import CPolybin
+import RunnerEntry
+
+/// The runner's exit codes for its own failures (README, "Exit codes").
+enum RunnerExit {
+    static let badEnvironment: Int32 = 120
+    static let corruptPayload: Int32 = 121
+    static let noUsableFlavor: Int32 = 122
+    static let noStrategyWorked: Int32 = 123
+}
+
+/// One line on stderr starting `polybin:`, then exit. Never stdout: it belongs to the build.
+func fail(_ code: Int32, _ message: Text) -> Never {
+    var line = Text()
+    line.add("polybin: ")
+    line.add(message)
+    line.add("\n")
+    line.write(to: 2)
+    pb_exit(code)
+}
+
+func entry(_ bundle: inout pb_bundle, _ index: UInt32) -> pb_entry {
+    var e = pb_entry()
+    pb_bundle_entry(&bundle, index, &e)
+    return e
+}
+
+@_cdecl("polybin_runner_main")
+public func runnerMain(
+    _ argc: Int32,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
+    _ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+) -> Int32 {
+    var bundle = pb_bundle()
+    let status = pb_bundle_open(&bundle, polybin_runner_bundle(), polybin_runner_bundle_size())
+    if status != PB_OK || bundle.kind != UInt32(PB_KIND_FATBIN.rawValue) || bundle.count == 0 {
+        var message = Text()
+        message.add("corrupt payload: ")
+        if status == PB_OK {
+            message.add("bundle holds no builds")
+        } else {
+            message.add(pb_status_message(status))
+        }
+        fail(RunnerExit.corruptPayload, message)
+    }
+
+    let host = pb_cpu_features()
+    if let explain = CText.environment("POLYBIN_EXPLAIN"), explain.equals("1") {
+        let forced = CText.environment("POLYBIN_FLAVOR") != nil
+        let chosen = forced ? Int64(choose(&bundle, host: host)) : pb_select(&bundle, host)
+        printDecision(&bundle, host: host, chosen: chosen)
+        pb_exit(chosen < 0 ? RunnerExit.noUsableFlavor : 0)
+    }
+    let chosen = choose(&bundle, host: host)
+
+    let order = execOrder(bundle.exec_order)
+    if let log = CText.environment("POLYBIN_LOG"), log.equals("1") {
+        var line = Text()
+        line.add("polybin: cpu ")
+        line.add(level: pb_level_of(host))
+        line.add(", running ")
+        line.add(entry(&bundle, chosen).name)
+        line.add(" via ")
+        line.add(order.names)
+        line.add("\n")
+        line.write(to: 2)
+    }
+
+    launch(&bundle, index: chosen, order: order, argv: argv, envp: envp)
+}
+
+/// POLYBIN_FLAVOR when set (refused when this CPU cannot run it), else the best usable build.
+func choose(_ bundle: inout pb_bundle, host: pb_features) -> UInt32 {
+    if let forced = CText.environment("POLYBIN_FLAVOR") {
+        let index = pb_bundle_find(&bundle, forced.pointer, forced.count)
+        var message = Text()
+        message.add("POLYBIN_FLAVOR=")
+        message.add(forced.pointer)
+        if index < 0 {
+            message.add(": no such flavor; this fatbin has:")
+            for i in 0..<bundle.count {
+                message.add(" ")
+                message.add(entry(&bundle, i).name)
+            }
+            fail(RunnerExit.noUsableFlavor, message)
+        }
+        let missing = entry(&bundle, UInt32(index)).features & ~host
+        if missing != 0 {
+            message.add(": this CPU lacks ")
+            message.add(features: missing)
+            fail(RunnerExit.noUsableFlavor, message)
+        }
+        return UInt32(index)
+    }
+    let best = pb_select(&bundle, host)
+    if best < 0 {
+        var message = Text()
+        message.add("no build in this fatbin runs on this CPU (")
+        message.add(level: pb_level_of(host))
+        message.add("); run with POLYBIN_EXPLAIN=1 to see what each lacks")
+        fail(RunnerExit.noUsableFlavor, message)
+    }
+    return UInt32(best)
+}
+
+/// The decision table on stdout, ending with `selected: NAME` (`selected: none`).
+/// `polybin explain` prints the same lines; the end-to-end tests compare the two.
+func printDecision(_ bundle: inout pb_bundle, host: pb_features, chosen: Int64) {
+    var out = Text()
+    out.add("cpu: ")
+    out.add(level: pb_level_of(host))
+    out.add("\ncpu features: ")
+    out.add(features: host)
+    out.add("\n")
+    for i in 0..<bundle.count {
+        let e = entry(&bundle, i)
+        out.add("flavor ")
+        out.add(e.name)
+        out.add(": level ")
+        out.add(level: pb_level_of(e.features))
+        let missing = e.features & ~host
+        if missing == 0 {
+            out.add(", usable")
+        } else {
+            out.add(", lacks ")
+            out.add(features: missing)
+        }
+        out.add("\n")
+    }
+    out.add("selected: ")
+    if chosen < 0 {
+        out.add("none")
+    } else {
+        out.add(entry(&bundle, UInt32(chosen)).name)
+    }
+    out.add("\n")
+    out.write(to: 1)
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import PolybinKit
+
+@main
+struct Polybin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polybin",
+        abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
+        discussion: "Each pipeline step is its own subcommand so make rules can call them one by one.",
+        subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
+                      Inspect.self, Explain.self, Extract.self, CPU.self])
+}
+
+/// Runs a verb's body; a PolybinError becomes one `polybin:` line on stderr and exit 1.
+func perform(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as PolybinError {
+        FileHandle.standardError.write(Data("polybin: \(error.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+struct FlavorOptions: ParsableArguments {
+    @Option(name: .customLong("flavor"), help: ArgumentHelp(
+        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or NAME:FEATURE,...=PATH.",
+        valueName: "spec"))
+    var flavors: [String] = []
+
+    @Option(name: .customLong("level"), help: "zstd level for the stored builds and deltas (1-22).")
+    var compressionLevel: Int32 = 19
+
+    @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
+    var execOrder: String = "cache,memfd,tmpfile"
+
+    func packer() throws -> (FatbinPacker, [Flavor]) {
+        var packer = FatbinPacker()
+        packer.compressionLevel = compressionLevel
+        packer.execOrder = try ExecStrategy.parseOrder(execOrder)
+        return (packer, try flavors.map(Flavor.init(parsing:)))
+    }
+}
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pack builds and link them with the runner into one fatbin.")
+
+    @OptionGroup var flavorOptions: FlavorOptions
+    @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
+    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
+    @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
+
+    func run() throws {
+        try perform {
+            let (packer, flavors) = try flavorOptions.packer()
+            let linker = Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive())
+            try Fatbin.build(flavors: flavors, packer: packer, linker: linker, output: output)
+        }
+    }
+}
+
+struct Pack: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pack builds into a bundle file.")
+
+    @OptionGroup var flavorOptions: FlavorOptions
+    @Option(name: .shortAndLong, help: "The bundle file to write.") var output: String
+
+    func run() throws {
+        try perform {
+            let (packer, flavors) = try flavorOptions.packer()
+            try Files.write(packer.pack(flavors), to: output)
+        }
+    }
+}
+
+struct Object: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Turn a bundle into a relocatable object (.rodata, aligned, non-executable stack).")
+
+    @Argument(help: "The bundle file.") var bundle: String
+    @Option(name: .shortAndLong, help: "The object file to write.") var output: String
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+
+    func run() throws {
+        try perform {
+            try Files.write(ObjectEmitter(symbol: symbol).object(for: Files.read(bundle)), to: output)
+        }
+    }
+}
+
+struct GenerateC: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "generate-c", abstract: "Turn a bundle into a self-contained C source file.")
+
+    @Argument(help: "The bundle file.") var bundle: String
+    @Option(name: .shortAndLong, help: "The C file to write.") var output: String
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+
+    func run() throws {
+        try perform {
+            let bytes = try Files.read(bundle)
+            let name = URL(fileURLWithPath: bundle).lastPathComponent
+            try Files.write(CEmitter(symbol: symbol).source(for: bytes, generatedFrom: name), to: output)
+        }
+    }
+}
+
+struct Link: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Link a payload object with the runner into a static fatbin.")
+
+    @Argument(help: "The payload object (from `polybin object`, or a compiled `generate-c` file).") var payload: String
+    @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
+    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
+    @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
+
+    func run() throws {
+        try perform {
+            guard FileManager.default.fileExists(atPath: payload) else { throw PolybinError("\(payload): no such file") }
+            try Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive()).link(payloadObject: payload, output: output)
+        }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the builds inside a fatbin or bundle.")
+
+    @Argument(help: "A fatbin, bundle or object.") var file: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try perform {
+            let report = try Fatbin.inspect(LoadedBundle(path: file))
+            print(json ? try Fatbin.json(report) : Fatbin.describe(report), terminator: "")
+        }
+    }
+}
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show which build the runner would choose on this machine, and why.")
+
+    @Argument(help: "A fatbin, bundle or object.") var file: String
+
+    func run() throws {
+        try perform {
+            let (text, selected) = Fatbin.explain(try LoadedBundle(path: file))
+            print(text, terminator: "")
+            if selected == nil { throw ExitCode(122) }
+        }
+    }
+}
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write one build out of a fatbin, byte-identical to the input build.")
+
+    @Argument(help: "A fatbin, bundle or object.") var file: String
+    @Option(help: "The flavor to extract.") var flavor: String
+    @Option(name: .shortAndLong, help: "Where to write it.") var output: String
+
+    func run() throws {
+        try perform { try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output) }
+    }
+}
+
+struct CPU: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this machine's x86-64 level and usable features (CPUID and XCR0).")
+
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let host = FeatureSet.host
+        if json {
+            struct Report: Encodable { let level: String; let features: [String] }
+            print(try Fatbin.json(Report(level: host.levelName, features: host.names)), terminator: "")
+        } else {
+            print("level: \(host.levelName)\nfeatures: \(host.names.joined(separator: " "))")
+        }
+    }
+}
