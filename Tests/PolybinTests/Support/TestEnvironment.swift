@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// Paths and process helpers shared by the end-to-end tests. The binaries under test are
+/// the release builds `tools/test` makes before `swift test`; a missing one fails the test
+/// with the command that builds it, never skips it.
+enum TestEnvironment {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The release products under test: `.build/release`, or POLYBIN_BUILD_DIR (relative to
+    /// the package root) when a second scratch path is in use.
+    static let buildDir = ProcessInfo.processInfo.environment["POLYBIN_BUILD_DIR"] ?? ".build/release"
+
+    static var polybin: String { requireFile("\(buildDir)/polybin") }
+    static var runnerArchive: String { requireFile("\(buildDir)/libPolybinRunner.a") }
+
+    static func requireFile(_ relative: String) -> String {
+        let path = root.appendingPathComponent(relative).path
+        if !FileManager.default.fileExists(atPath: path) {
+            Issue.record("\(path) is missing: run tools/test (or swift build -c release --product polybin --product PolybinRunner) first")
+        }
+        return path
+    }
+
+    /// Whether an external tool is on PATH.
+    static func has(_ tool: String) -> Bool {
+        (try? run("/bin/sh", ["-c", "command -v \(tool)"]).status) == 0
+    }
+
+    /// A fresh directory under the system temp dir, removed by the caller's `defer`.
+    static func temporaryDirectory(_ label: String = "polybin-test") throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+struct ProcessResult {
+    var status: Int32
+    /// True when the process died by a signal; `status` is then the signal number.
+    var signaled: Bool
+    var stdout: Data
+    var stderr: Data
+
+    var out: String { String(decoding: stdout, as: UTF8.self) }
+    var err: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// Runs a program to completion with optional environment changes, cwd and stdin.
+/// `environment` values of nil remove the variable.
+@discardableResult
+func run(_ executable: String, _ arguments: [String] = [], environment: [String: String?] = [:],
+         clearEnvironment: Bool = false, cwd: URL? = nil, stdin: Data? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : "/usr/bin/env")
+    process.arguments = executable.contains("/") ? arguments : [executable] + arguments
+    var env = clearEnvironment ? [:] : ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    if let cwd { process.currentDirectoryURL = cwd }
+    // Files, not pipes: nothing can block on a full pipe, whatever the child writes or reads.
+    let scratch = try TestEnvironment.temporaryDirectory("polybin-run")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
+    let inURL = scratch.appendingPathComponent("in")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: inURL.path, contents: stdin ?? Data())
+    let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+    let input = try FileHandle(forReadingFrom: inURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    process.waitUntilExit()
+    try out.close(); try err.close(); try input.close()
+    return ProcessResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+                         stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
+}
+
+/// Runs a shell command line (for pipelines and redirections in tests).
+@discardableResult
+func shell(_ command: String, cwd: URL? = nil, environment: [String: String?] = [:]) throws -> ProcessResult {
+    try run("/bin/sh", ["-c", command], environment: environment, cwd: cwd)
+}
