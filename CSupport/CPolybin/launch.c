@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,23 @@ void pb_write_all(int fd, const void *bytes, uint64_t size) {
 }
 
 void pb_exit(int code) { _exit(code); }
+
+static int truncation_exit_code = 1;
+
+static void on_sigbus(int signal) {
+    (void)signal;
+    static const char message[] = "polybin: corrupt payload: the fatbin file is truncated (its payload lies past the end of the file)\n";
+    pb_write_all(2, message, sizeof message - 1);
+    _exit(truncation_exit_code);
+}
+
+void pb_guard_truncation(int exit_code) {
+    truncation_exit_code = exit_code;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigbus;
+    sigaction(SIGBUS, &action, NULL);
+}
 
 /* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
  * missing (ENOSYS: old kernels, seccomp), and clears close-on-exec when the kernel hands

@@ -3,8 +3,13 @@
 /// random payload byte), and never a byte or integer array, which costs minutes and GiBs.
 public struct CEmitter {
     public var symbol: String
+    /// A section of its own (GCC and Clang), for payloads the linker must place apart.
+    public var section: String?
 
-    public init(symbol: String = "polybin_bundle") { self.symbol = symbol }
+    public init(symbol: String = "polybin_bundle", section: String? = nil) {
+        self.symbol = symbol
+        self.section = section
+    }
 
     static let bytesPerLine = 2048
 
@@ -15,7 +20,7 @@ public struct CEmitter {
         out.append(contentsOf: Array("""
             /* Aligned for in-place reads; MSVC-style compilers get natural alignment. */
             #if defined(__GNUC__) || defined(__clang__)
-            __attribute__((aligned(64)))
+            __attribute__((aligned(64)\(section.map { ", section(\"\($0)\")" } ?? "")))
             #endif
             const unsigned char \(symbol)[\(payload.count)] =
 

@@ -2,6 +2,11 @@ import Foundation
 
 /// The fatbin pipeline and its introspection, as the CLI verbs call them.
 public enum Fatbin {
+    /// The fatbin payload's own section. The linker places it in a read-only segment at the
+    /// end of the file (Linker), so a truncated fatbin loses payload pages, which the runner
+    /// reports as corruption, rather than its own data, which would crash it before main().
+    public static let payloadSection = ".polybin"
+
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
         let bundle = try packer.pack(flavors)
@@ -10,7 +15,7 @@ public enum Fatbin {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let object = dir.appendingPathComponent("payload.o").path
-        try Files.write(ObjectEmitter().object(for: bundle), to: object)
+        try Files.write(ObjectEmitter(section: payloadSection).object(for: bundle), to: object)
         try linker.link(payloadObject: object, output: output)
     }
 

@@ -30,7 +30,10 @@ public struct Linker {
             throw PolybinError("\(runnerArchive): runner library not found; build it with `swift build -c release --product PolybinRunner` or pass --runner PATH")
         }
         try Files.writeAtomically(output, executable: true) { temp in
-            try Tool.run(compiler, ["-static", "-s", "-Wl,-z,noexecstack", "-Wl,--gc-sections", "-o", temp,
+            // The payload section gets an address past everything else: its own read-only
+            // segment, last in the file.
+            try Tool.run(compiler, ["-static", "-s", "-Wl,-z,noexecstack", "-Wl,--gc-sections",
+                                    "-Wl,--section-start=\(Fatbin.payloadSection)=0x40000000", "-o", temp,
                                     payloadObject, runnerArchive, "-l:libzstd.a"],
                          what: "linking \(output)")
         }

@@ -17,10 +17,16 @@ public final class LoadedBundle {
     private var bundle = pb_bundle()
     public let path: String
     public private(set) var entries: [Entry] = []
+    /// Where the bundle starts inside the file it was found in.
+    public private(set) var offsetInFile = 0
 
     /// Opens the bundle in `path`: the file itself, or the first valid bundle inside it.
-    public init(path: String) throws {
-        let bytes = try Files.read(path)
+    public convenience init(path: String) throws {
+        try self.init(bytes: Files.read(path), path: path)
+    }
+
+    /// Opens a bundle held in memory; `path` names it in messages.
+    public init(bytes: [UInt8], path: String) throws {
         self.path = path
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
@@ -30,6 +36,7 @@ public final class LoadedBundle {
             let what = status == PB_E_MAGIC ? "holds no polybin payload (stripped of it, or not built by polybin)" : "corrupt payload: \(String(cString: pb_status_message(status)))"
             throw PolybinError("\(path): \(what)")
         }
+        offsetInFile = UnsafeRawPointer(storage.baseAddress!).distance(to: UnsafeRawPointer(bundle.base))
         var names: [UInt32: String] = [:]
         for i in 0..<bundle.count {
             var e = pb_entry()

@@ -31,6 +31,7 @@ public func runnerMain(
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
     _ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 ) -> Int32 {
+    pb_guard_truncation(RunnerExit.corruptPayload)
     var bundle = pb_bundle()
     let status = pb_bundle_open(&bundle, polybin_runner_bundle(), polybin_runner_bundle_size())
     if status != PB_OK || bundle.kind != UInt32(PB_KIND_FATBIN.rawValue) || bundle.count == 0 {

@@ -79,10 +79,11 @@ struct Object: ParsableCommand {
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
 
     func run() throws {
         try perform {
-            try Files.write(ObjectEmitter(symbol: symbol).object(for: Files.read(bundle)), to: output)
+            try Files.write(ObjectEmitter(symbol: symbol, section: section).object(for: Files.read(bundle)), to: output)
         }
     }
 }
@@ -93,12 +94,13 @@ struct GenerateC: ParsableCommand {
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
 
     func run() throws {
         try perform {
             let bytes = try Files.read(bundle)
             let name = URL(fileURLWithPath: bundle).lastPathComponent
-            try Files.write(CEmitter(symbol: symbol).source(for: bytes, generatedFrom: name), to: output)
+            try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
     }
 }

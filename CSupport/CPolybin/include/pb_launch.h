@@ -30,6 +30,10 @@ int pb_launch_memfd(pb_launch *launch, const char *name);
 /* An unlinked temporary file in the first of `dirs` (NULL-terminated) that works. */
 int pb_launch_tmpfile(pb_launch *launch, const char *const *dirs);
 
+/* Until exec, SIGBUS (reading a payload page past the end of a truncated file) exits with
+ * `exit_code` and one line on stderr instead of crashing. Exec resets the handler. */
+void pb_guard_truncation(int exit_code);
+
 /* Process facts the runner needs, behind this layer so Swift never touches libc directly. */
 const char *pb_env(const char *name);                   /* getenv */
 void pb_write_all(int fd, const void *bytes, uint64_t size);
