@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "PolybinKit", targets: ["PolybinKit"]),
         // The fatbin runner: an Embedded Swift static archive that `polybin link` joins with a payload object.
         .library(name: "PolybinRunner", type: .static, targets: ["PolybinRunner"]),
+        // Reads embedded files (polybin embed) by name from Swift, through the one C reader.
+        .library(name: "PolybinFiles", targets: ["PolybinFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +29,7 @@ let package = Package(
             swiftSettings: [.enableExperimentalFeature("Embedded")]
         ),
         .target(name: "PolybinKit", dependencies: ["CPolybin"]),
+        .target(name: "PolybinFiles", dependencies: ["CPolybin"]),
         .executableTarget(
             name: "polybin",
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]

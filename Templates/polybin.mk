@@ -58,7 +58,8 @@
 #
 # Variables (defaults in parentheses)
 #
-#   POLYBIN_PROGRAM        the fatbin's file name (required)
+#   POLYBIN_PROGRAM        the fatbin's file name (required for a fatbin; unset, only the
+#                          embedded-files rules at the end of this file are defined)
 #   POLYBIN_SOURCES        C/C++ sources, or else
 #   POLYBIN_BUILD_COMMAND  a build command run once per level, with
 #   POLYBIN_BUILD_DEPS     the files that command reads (none: run it every time)
@@ -102,9 +103,10 @@ POLYBIN_ZSTD_LEVEL ?= 19
 POLYBIN_EXEC       ?=
 POLYBIN_BUILD_DEPS ?=
 
-ifeq ($(strip $(POLYBIN_PROGRAM)),)
-$(error polybin.mk: set POLYBIN_PROGRAM (the fatbin's file name) before including polybin.mk)
-endif
+polybin_require_tool = @command -v '$(POLYBIN)' >/dev/null || { echo "polybin.mk: $(POLYBIN): not found; run tools/bootstrap, or set POLYBIN to the polybin binary" >&2; exit 1; }
+
+# Without POLYBIN_PROGRAM, only the embedded-files rules (the last section) are defined.
+ifneq ($(strip $(POLYBIN_PROGRAM)),)
 ifeq ($(strip $(POLYBIN_SOURCES))$(strip $(value POLYBIN_BUILD_COMMAND)),)
 $(error polybin.mk: set POLYBIN_SOURCES or POLYBIN_BUILD_COMMAND before including polybin.mk)
 endif
@@ -197,8 +199,6 @@ else
 $(foreach level,$(POLYBIN_LEVELS),$(eval $(call polybin_command_rule,$(level))))
 endif
 
-polybin_require_tool = @command -v '$(POLYBIN)' >/dev/null || { echo "polybin.mk: $(POLYBIN): not found; run tools/bootstrap, or set POLYBIN to the polybin binary" >&2; exit 1; }
-
 $(polybin_bundle): $(foreach level,$(POLYBIN_LEVELS),$(call polybin_exe,$(level))) $(polybin_record_of_pack) $(wildcard $(POLYBIN))
 	$(polybin_require_tool)
 	$(POLYBIN) pack -o $@ --level $(POLYBIN_ZSTD_LEVEL) $(if $(POLYBIN_EXEC),--exec $(POLYBIN_EXEC)) $(foreach level,$(POLYBIN_LEVELS),--flavor $(level)=$(call polybin_exe,$(level)))
@@ -214,6 +214,8 @@ $(polybin_fatbin): $(polybin_payload) $(wildcard $(POLYBIN)) $(wildcard $(polybi
 polybin-clean:
 	rm -rf $(foreach level,$(POLYBIN_LEVELS),$(POLYBIN_BUILDDIR)/$(level)) $(polybin_fatbin) $(polybin_bundle) $(polybin_payload) $(polybin_record_of_pack)
 
+endif
+
 # ---------------------------------------------------------------------------------------------
 # Embedded files
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +223,9 @@ polybin-clean:
 # One line per bundle links files and directories into a C or C++ program (docs/embed.md):
 #
 #     $(eval $(call polybin_embed,assets,web scripts))
+#
+# (POLYBIN_PROGRAM may stay unset when there is no fatbin to build. Then the rules below are
+# this file's first: put a rule of your own before the `include` to keep it the default goal.)
 #
 # writes $(POLYBIN_BUILDDIR)/assets.o, the files and the lookup code, and
 # $(POLYBIN_BUILDDIR)/assets.h, the API (assets_find, assets_count, assets_at, assets_read).

@@ -9,7 +9,7 @@ struct Polybin: ParsableCommand {
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
         discussion: "Each pipeline step is its own subcommand so make rules can call them one by one.",
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
-                      Inspect.self, Explain.self, Extract.self, CPU.self])
+                      Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
 
 /// Runs a verb's body; a PolybinError becomes one `polybin:` line on stderr and exit 1.

@@ -1,0 +1,7 @@
+local strings = {}
+
+function strings.shout(text)
+  return text:upper() .. "!"
+end
+
+return strings

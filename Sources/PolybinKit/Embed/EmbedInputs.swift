@@ -1,0 +1,189 @@
+import Foundation
+
+/// The files `polybin embed` takes from its arguments, and the names they get.
+///
+/// Rules (docs/embed.md):
+/// - A directory contributes every file below it, named by its path relative to that
+///   directory; a file given by itself is named by its last path component. With a base
+///   directory, every name is the path relative to the base instead. Separators are `/`.
+/// - While walking a directory, entries whose name starts with `.` are skipped unless hidden
+///   files are included; an argument named explicitly is always taken.
+/// - Symbolic links are refused unless they are followed; directories with no files add nothing.
+/// - Two different files with the same name, a path that is not there, a file or directory
+///   that cannot be read, and anything that is neither a file nor a directory are errors
+///   naming the path.
+public struct EmbedInputs {
+    public struct File: Equatable, Sendable {
+        /// The name in the bundle.
+        public var name: String
+        /// The path as the user spelled it, joined with what was found below it.
+        public var path: String
+    }
+
+    public var includeHidden = false
+    public var followSymlinks = false
+    /// Names are relative to this directory when it is set.
+    public var base: String?
+
+    public init(includeHidden: Bool = false, followSymlinks: Bool = false, base: String? = nil) {
+        self.includeHidden = includeHidden
+        self.followSymlinks = followSymlinks
+        self.base = base
+    }
+
+    /// What `collect` found: the files sorted by name, and every directory walked (a make
+    /// depfile lists those too, so adding or removing a file rebuilds).
+    public struct Collection: Sendable {
+        public var files: [File]
+        public var directories: [String]
+    }
+
+    public func collect(_ arguments: [String]) throws -> Collection {
+        // The base is only a reference point, never embedded: a link to a directory will do.
+        let basePath = try base.map { base -> String in
+            var info = stat()
+            guard stat(trimmed(base), &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+                throw PolybinError("\(base): --base is not a directory")
+            }
+            return absolute(trimmed(base))
+        }
+        var byName: [String: File] = [:]
+        var directories: [String] = []
+        for argument in arguments {
+            let path = trimmed(argument)
+            var found: [File] = []
+            switch try kind(of: path) {
+            case .file:
+                found.append(File(name: try nameComponent(lastComponent(path), path: path), path: path))
+            case .directory:
+                var ancestors: Set<DirectoryID> = []
+                try walk(path, prefix: "", into: &found, directories: &directories, ancestors: &ancestors)
+            }
+            for var file in found {
+                if let basePath { file.name = try name(of: file.path, relativeTo: basePath) }
+                if let other = byName[file.name], other.path != file.path {
+                    throw PolybinError("\(other.path) and \(file.path) both map to the name '\(file.name)'; rename one, or use --base to keep their directories in the names")
+                }
+                byName[file.name] = file
+            }
+        }
+        let files = byName.values.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        return Collection(files: files, directories: directories)
+    }
+
+    enum Kind { case file, directory }
+
+    struct DirectoryID: Hashable { var device: UInt64; var inode: UInt64 }
+
+    /// What `path` is, applying the symlink rule.
+    private func kind(of path: String) throws -> Kind {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            throw PolybinError("\(path): \(errno == ENOENT ? "no such file or directory" : "cannot be read (\(String(cString: strerror(errno))))")")
+        }
+        if info.st_mode & S_IFMT == S_IFLNK {
+            guard followSymlinks else {
+                throw PolybinError("\(path): is a symbolic link; pass --follow-symlinks to embed what it points to")
+            }
+            guard stat(path, &info) == 0 else {
+                throw PolybinError("\(path): is a symbolic link to \(errno == ENOENT ? "nothing (dangling)" : "something that cannot be read (\(String(cString: strerror(errno))))")")
+            }
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        default: throw PolybinError("\(path): is neither a regular file nor a directory")
+        }
+    }
+
+    private func walk(_ directory: String, prefix: String, into files: inout [File], directories: inout [String],
+                      ancestors: inout Set<DirectoryID>) throws {
+        var info = stat()
+        guard stat(directory, &info) == 0 else {
+            throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))")
+        }
+        // Only a followed symlink can lead back up the tree.
+        let id = DirectoryID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        guard ancestors.insert(id).inserted else {
+            throw PolybinError("\(directory): symbolic links lead into a loop here")
+        }
+        defer { ancestors.remove(id) }
+        directories.append(directory)
+
+        for entry in try entries(of: directory) {
+            if entry.hasPrefix(".") && !includeHidden { continue }
+            let path = directory == "." ? entry : directory == "/" ? "/" + entry : directory + "/" + entry
+            let name = prefix + (try nameComponent(entry, path: path))
+            switch try kind(of: path) {
+            case .file: files.append(File(name: name, path: path))
+            case .directory: try walk(path, prefix: name + "/", into: &files, directories: &directories, ancestors: &ancestors)
+            }
+        }
+    }
+
+    /// Entry names of a directory, sorted so that errors come in a stable order.
+    private func entries(of directory: String) throws -> [String] {
+        guard let stream = opendir(directory) else {
+            throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))")
+        }
+        defer { closedir(stream) }
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))") }
+                break
+            }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
+            names.append(bytes)
+        }
+        return try names.sorted { $0.lexicographicallyPrecedes($1) }.map { bytes in
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let shown = String(decoding: bytes, as: UTF8.self)
+                throw PolybinError("\(directory)/\(shown): the file name is not valid UTF-8, which names in a bundle must be")
+            }
+            return name
+        }
+    }
+
+    private func nameComponent(_ component: String, path: String) throws -> String {
+        // Bundle names are C strings in the generated table.
+        guard !component.utf8.contains(0) else { throw PolybinError("\(path): the file name holds a NUL byte") }
+        return component
+    }
+
+    private func name(of path: String, relativeTo base: String) throws -> String {
+        let full = absolute(path)
+        guard full.hasPrefix(base == "/" ? "/" : base + "/") else {
+            throw PolybinError("\(path): is not inside --base \(self.base ?? base)")
+        }
+        return String(full.dropFirst(base == "/" ? 1 : base.count + 1))
+    }
+
+    /// `path` without trailing slashes (but "/" stays "/").
+    private func trimmed(_ path: String) -> String {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    private func lastComponent(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+    }
+
+    /// An absolute path with `.` and `..` resolved by text, as the user reads the path; the
+    /// links on the way are not resolved, so a base and an input agree however they are spelled.
+    private func absolute(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import PolybinKit
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Link files and directories into a C, C++ or Swift program, with a lookup-by-name API.",
+        discussion: """
+            Names are paths relative to the directory given (or --base), with / separators. Hidden \
+            files are skipped and symbolic links refused unless asked for; see docs/embed.md.
+
+            Example: polybin embed --name assets -o assets.o --header assets.h --depfile assets.d web/ scripts/
+            """)
+
+    @Option(help: "The bundle's name: a C identifier that prefixes every symbol (NAME_find, NAME_read, ...).")
+    var name: String
+    @Option(name: .shortAndLong, help: "The object or C file to write (without it, only --header is written).")
+    var output: String?
+    @Option(help: "object (relocatable object), c (self-contained C99), c-embed (C23 #embed) or c-incbin (.incbin).")
+    var mode: String = EmbedMode.object.rawValue
+    @Option(help: "Write the lookup API header here.") var header: String?
+    @Option(help: "Write a make dependency file listing every embedded file and directory.") var depfile: String?
+    @Option(help: "Where c-embed and c-incbin write the bundle the source pulls in (default: OUTPUT.bundle).")
+    var bundle: String?
+    @Option(help: "Name files relative to this directory instead of the directory given.") var base: String?
+    @Flag(help: "Store files zstd-compressed (a file zstd does not shrink stays uncompressed); link with -lzstd.")
+    var compress = false
+    @Option(help: "zstd level for --compress (1-22).") var level: Int32 = 3
+    @Flag(help: "Embed files and directories whose name starts with '.'.") var includeHidden = false
+    @Flag(help: "Embed what symbolic links point to instead of refusing them.") var followSymlinks = false
+    @Option(help: "The C compiler of --mode object (default: $CC or cc).") var cc: String?
+    @Argument(help: "Files and directories to embed.") var inputs: [String] = []
+
+    func run() throws {
+        try perform {
+            guard let mode = EmbedMode(rawValue: mode) else {
+                throw PolybinError("--mode \(mode) is not one of \(EmbedMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var embed = Embed(name: name)
+            embed.inputs = inputs
+            embed.rules = EmbedInputs(includeHidden: includeHidden, followSymlinks: followSymlinks, base: base)
+            embed.mode = mode
+            embed.output = output
+            embed.header = header
+            embed.depfile = depfile
+            embed.bundleFile = bundle
+            embed.compressionLevel = compress ? level : nil
+            embed.compiler = cc
+            try embed.run()
+        }
+    }
+}
