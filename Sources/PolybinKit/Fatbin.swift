@@ -67,7 +67,8 @@ public enum Fatbin {
         var lines = ["\(report.path): \(report.kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
         for f in report.flavors {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
-            lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
+            let level = report.kind == "fatbin" ? "  level \(f.level)" : ""
+            lines.append("  \(f.name)\(level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
             if !f.features.isEmpty { lines.append("    requires: \(f.features.joined(separator: " "))") }
         }
         return lines.joined(separator: "\n") + "\n"
