@@ -73,6 +73,18 @@ void pb_guard_truncation(int exit_code) {
     sigaction(SIGBUS, &action, NULL);
 }
 
+int pb_is_directory(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int pb_mapped(const void *address) {
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char resident;
+    void *start = (void *)((uintptr_t)address & ~(uintptr_t)(page > 0 ? page - 1 : 4095));
+    return mincore(start, 1, &resident) == 0 || errno != ENOMEM;
+}
+
 /* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
  * missing (ENOSYS: old kernels, seccomp), and clears close-on-exec when the kernel hands
  * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT). */
@@ -100,6 +112,13 @@ static int fill(pb_launch *l, int fd, const char *what) {
     if ((uint64_t)(size_t)e.size != e.size) {
         say(l, "%s: build too large for this address space", what);
         return PB_LAUNCH_UNAVAILABLE;
+    }
+    /* A size that lies about the stored frame is refused before that size is allocated. */
+    pb_status checked = pb_entry_check(l->bundle, l->index);
+    if (checked != PB_OK) {
+        l->status = checked;
+        say(l, "%s", pb_status_message(checked));
+        return PB_LAUNCH_CORRUPT;
     }
     if (e.size > 0 && fallocate(fd, 0, 0, (off_t)e.size) != 0) {
         /* Reserve the blocks first: a full disk must fail here, not as SIGBUS mid-copy. */
@@ -135,6 +154,16 @@ static int fill(pb_launch *l, int fd, const char *what) {
 }
 
 int pb_launch_memfd(pb_launch *l, const char *name) {
+    pb_entry e;
+    pb_bundle_entry(l->bundle, l->index, &e);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    /* A memfd is memory, not disk: a build that would take half of it is left to the disk
+     * (unless its size is a lie, which fill reports as corruption). */
+    if (pages > 0 && page > 0 && e.size > (uint64_t)pages * (uint64_t)page / 2 &&
+        pb_entry_check(l->bundle, l->index) == PB_OK) {
+        say(l, "memfd: the build (%llu bytes) exceeds half of this machine's memory", (unsigned long long)e.size);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
     char label[250];
     snprintf(label, sizeof label, "polybin:%s", name);
     unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
@@ -307,13 +336,17 @@ static void collect(int dfd, const char *keep, uint64_t max_bytes) {
 }
 
 int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
-    int err = make_dirs(dir);
-    if (err) {
-        say(l, "cache: %s: %s", dir, strerror(err));
-        return PB_LAUNCH_UNAVAILABLE;
+    /* The warm path opens the directory first; only a first run creates it. */
+    int err = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0 && errno == ENOENT) {
+        if ((err = make_dirs(dir)) != 0) {
+            say(l, "cache: %s: %s", dir, strerror(err));
+            return PB_LAUNCH_UNAVAILABLE;
+        }
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     struct stat st;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0 || fstat(dfd, &st) != 0) {
         say(l, "cache: %s: %s", dir, strerror(errno));
         if (dfd >= 0) close(dfd);

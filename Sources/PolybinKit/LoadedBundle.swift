@@ -63,6 +63,11 @@ public final class LoadedBundle {
 
     /// The content of an entry, decoded and verified against its SHA-256.
     public func content(of entry: Entry) throws -> [UInt8] {
+        // A size that its stored frame cannot produce is refused before it is allocated.
+        let checked = pb_entry_check(&bundle, entry.index)
+        guard checked == PB_OK else {
+            throw PolybinError("\(path): \(entry.name): \(String(cString: pb_status_message(checked)))")
+        }
         var out = [UInt8](repeating: 0, count: Int(entry.size))
         let status = out.withUnsafeMutableBytes { pb_entry_decode(&bundle, entry.index, $0.baseAddress, UInt64($0.count)) }
         guard status == PB_OK else {

@@ -32,12 +32,21 @@ public func runnerMain(
     _ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 ) -> Int32 {
     pb_guard_truncation(RunnerExit.corruptPayload)
+    if pb_mapped(polybin_runner_bundle()) == 0 {
+        var message = Text()
+        message.add("corrupt payload: the payload is gone from this file (its section was stripped)")
+        fail(RunnerExit.corruptPayload, message)
+    }
     var bundle = pb_bundle()
     let status = pb_bundle_open(&bundle, polybin_runner_bundle(), polybin_runner_bundle_size())
-    if status != PB_OK || bundle.kind != UInt32(PB_KIND_FATBIN.rawValue) || bundle.count == 0 {
+    // The linked size is exact: a bundle with bytes before or after it is not the one packed.
+    let exact = status != PB_OK || bundle.size == polybin_runner_bundle_size()
+    if status != PB_OK || !exact || bundle.kind != UInt32(PB_KIND_FATBIN.rawValue) || bundle.count == 0 {
         var message = Text()
         message.add("corrupt payload: ")
-        if status == PB_OK {
+        if !exact {
+            message.add("the bundle's size disagrees with the size linked with it")
+        } else if status == PB_OK {
             message.add("bundle holds no builds")
         } else {
             message.add(pb_status_message(status))

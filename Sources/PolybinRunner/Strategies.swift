@@ -70,7 +70,8 @@ func matches(_ word: CText, _ length: Int, _ literal: StaticString) -> Bool {
     }
 }
 
-/// $POLYBIN_CACHE_DIR, else $XDG_CACHE_HOME/polybin, else $HOME/.cache/polybin.
+/// $POLYBIN_CACHE_DIR, else $XDG_CACHE_HOME/polybin, else $HOME/.cache/polybin when HOME
+/// exists: a HOME of /nonexistent (daemons, `nobody`) must not be created.
 func cacheDirectory() -> Text? {
     var dir = Text()
     if let explicit = CText.environment("POLYBIN_CACHE_DIR") {
@@ -78,7 +79,7 @@ func cacheDirectory() -> Text? {
     } else if let xdg = CText.environment("XDG_CACHE_HOME"), xdg.isAbsolutePath {
         dir.add(xdg.pointer)
         dir.add("/polybin")
-    } else if let home = CText.environment("HOME"), home.isAbsolutePath {
+    } else if let home = CText.environment("HOME"), home.isAbsolutePath, pb_is_directory(home.pointer) != 0 {
         dir.add(home.pointer)
         dir.add("/.cache/polybin")
     } else {
@@ -138,7 +139,7 @@ func launch(
                     result = dir.withCString { pb_launch_cache(&state, $0, limit) }
                 } else {
                     result = Int32(PB_LAUNCH_UNAVAILABLE.rawValue)
-                    setDetail(&state, "cache: neither POLYBIN_CACHE_DIR, XDG_CACHE_HOME nor HOME is an absolute path")
+                    setDetail(&state, "cache: no POLYBIN_CACHE_DIR or XDG_CACHE_HOME, and HOME is not an existing absolute directory")
                 }
             case UInt32(PB_STRATEGY_MEMFD.rawValue):
                 result = pb_launch_memfd(&state, name)

@@ -82,6 +82,11 @@ int64_t pb_bundle_find(const pb_bundle *bundle, const char *name, size_t len);
  * Returns PB_E_MAGIC when there is none; otherwise the status of the last candidate. */
 pb_status pb_bundle_locate(pb_bundle *bundle, const void *bytes, uint64_t size);
 
+/* Checks entry `index` (and its delta reference) against the frame headers of its stored
+ * bytes without decoding: a declared size that is not the frame's is refused here, before
+ * anyone allocates that size. pb_entry_decode runs it first. */
+pb_status pb_entry_check(const pb_bundle *bundle, uint32_t index);
+
 /* Decodes entry `index` into dst (exactly entry.size bytes) and verifies its SHA-256.
  * On any failure dst holds garbage that must not be used. */
 pb_status pb_entry_decode(const pb_bundle *bundle, uint32_t index, void *dst, uint64_t dst_size);

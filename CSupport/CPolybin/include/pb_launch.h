@@ -34,6 +34,13 @@ int pb_launch_tmpfile(pb_launch *launch, const char *const *dirs);
  * `exit_code` and one line on stderr instead of crashing. Exec resets the handler. */
 void pb_guard_truncation(int exit_code);
 
+/* 1 when `path` names an existing directory (following symlinks). */
+int pb_is_directory(const char *path);
+
+/* 1 when the page holding `address` is mapped: 0 when, say, strip removed the payload's
+ * section and so its segment, where reading it would crash. */
+int pb_mapped(const void *address);
+
 /* Process facts the runner needs, behind this layer so Swift never touches libc directly. */
 const char *pb_env(const char *name);                   /* getenv */
 void pb_write_all(int fd, const void *bytes, uint64_t size);

@@ -1,0 +1,97 @@
+import CPolybin
+import Foundation
+import Testing
+
+/// TESTING.md, "Fuzzing": the inputs under Tests/Fuzz/regressions (findings of tools/fuzz
+/// turned into regressions, and hand-made hostile bundles) replayed on every test run.
+@Suite struct FuzzRegressionTests {
+    static let regressions = TestEnvironment.root.appendingPathComponent("Tests/Fuzz/regressions")
+
+    static func inputs(_ target: String) throws -> [URL] {
+        let dir = regressions.appendingPathComponent(target)
+        return try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// What fuzz_bundle.c does with an opened bundle, through the same C calls. Returns
+    /// whether every entry passed its check and decoded to its hash.
+    @discardableResult
+    static func exercise(_ bundle: inout pb_bundle, _ label: String) -> Bool {
+        var allGood = true
+        let base = UnsafeRawPointer(bundle.base!), end = base + Int(bundle.size)
+        for i in 0..<bundle.count {
+            var entry = pb_entry()
+            pb_bundle_entry(&bundle, i, &entry)
+            let name = UnsafeRawPointer(entry.name!), stored = UnsafeRawPointer(entry.stored!)
+            #expect(name >= base && name + Int(entry.name_size) < end, "\(label): entry \(i)'s name lies outside the bundle")
+            #expect(stored >= base && Int(entry.stored_size) <= stored.distance(to: end), "\(label): entry \(i)'s data lies outside the bundle")
+            #expect(pb_bundle_find(&bundle, entry.name, Int(entry.name_size)) == Int64(i), "\(label): entry \(i) is not found by its name")
+            guard pb_entry_check(&bundle, i) == PB_OK, entry.size <= 8 << 20 else {
+                allGood = false
+                continue
+            }
+            var out = [UInt8](repeating: 0, count: Int(entry.size))
+            let status = out.withUnsafeMutableBytes { pb_entry_decode(&bundle, i, $0.baseAddress, UInt64($0.count)) }
+            if status == PB_OK {
+                let digest = Array(UnsafeBufferPointer(start: entry.sha256, count: 32))
+                #expect(out.withUnsafeBytes { BundleDigest.sha256($0) } == digest, "\(label): entry \(i) decoded to bytes that fail its hash")
+            } else {
+                allGood = false
+            }
+        }
+        return allGood
+    }
+
+    @Test func bundleRegressionInputsAreRefusedOrReadSafely() throws {
+        let files = try Self.inputs("bundle")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/bundle")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            var bundle = pb_bundle()
+            let label = file.lastPathComponent
+            // valid-* must read in full; every other input is damaged or lies somewhere.
+            let readInFull = bytes.withUnsafeBytes { raw in
+                pb_bundle_open(&bundle, raw.baseAddress, UInt64(raw.count)) == PB_OK && Self.exercise(&bundle, label)
+            }
+            #expect(readInFull == label.hasPrefix("valid-"), "\(label): \(readInFull ? "read in full" : "refused")")
+            for rehash in [false, true] {
+                var input = bytes
+                if rehash { BundleDigest.rehashMeta(&input) }
+                input.withUnsafeBytes { raw in
+                    if pb_bundle_open(&bundle, raw.baseAddress, UInt64(raw.count)) == PB_OK { Self.exercise(&bundle, label) }
+                    if pb_bundle_locate(&bundle, raw.baseAddress, UInt64(raw.count)) == PB_OK { Self.exercise(&bundle, label) }
+                }
+            }
+        }
+    }
+
+    @Test func everyRegressionInputReplaysCleanUnderAddressSanitizer() throws {
+        let result = try run(TestEnvironment.root.appendingPathComponent("tools/fuzz").path, ["--replay"], cwd: TestEnvironment.root)
+        #expect(result.status == 0, "tools/fuzz --replay: \(result.err)")
+        print(result.out, terminator: "")
+    }
+}
+
+/// The meta hash the C reader checks first, recomputed: without it, a mutated header never
+/// reaches the checks after the hash.
+enum BundleDigest {
+    static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        pb_sha256(bytes.baseAddress, bytes.count, &digest)
+        return digest
+    }
+
+    static func rehashMeta(_ bytes: inout [UInt8]) {
+        guard bytes.count >= 128 else { return }
+        func le64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * $1) } }
+        let (namesEnd, overflow) = le64(40).addingReportingOverflow(le64(48))
+        guard !overflow, namesEnd >= 128, namesEnd <= UInt64(bytes.count) else { return }
+        bytes.withUnsafeMutableBytes { raw in
+            var ctx = pb_sha256_ctx()
+            pb_sha256_init(&ctx)
+            pb_sha256_update(&ctx, raw.baseAddress, 96)
+            pb_sha256_update(&ctx, raw.baseAddress! + 128, Int(namesEnd) - 128)
+            pb_sha256_final(&ctx, raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + 96)
+        }
+    }
+}
