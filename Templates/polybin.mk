@@ -220,7 +220,7 @@ endif
 # Embedded files
 # ---------------------------------------------------------------------------------------------
 #
-# One line per bundle links files and directories into a C or C++ program (docs/embed.md):
+# One line per bundle links files and directories into a C or C++ program (README.md, "Embedded files"):
 #
 #     $(eval $(call polybin_embed,assets,web scripts))
 #

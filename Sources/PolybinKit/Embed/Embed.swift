@@ -14,7 +14,7 @@ public enum EmbedMode: String, CaseIterable, Sendable {
 }
 
 /// `polybin embed`: files and directories → a bundle → an object or C source with a lookup
-/// API (docs/embed.md). The same inputs give byte-identical outputs, wherever it runs.
+/// API (README.md, "Embedded files"). The same inputs give byte-identical outputs, wherever it runs.
 public struct Embed {
     public var name: String
     public var inputs: [String] = []

@@ -2,7 +2,7 @@ import Foundation
 
 /// The files `polybin embed` takes from its arguments, and the names they get.
 ///
-/// Rules (docs/embed.md):
+/// Rules (README.md, "Embedded files"):
 /// - A directory contributes every file below it, named by its path relative to that
 ///   directory; a file given by itself is named by its last path component. With a base
 ///   directory, every name is the path relative to the base instead. Separators are `/`.
