@@ -186,32 +186,10 @@ struct EmbedObject {
         try Embed.write(parts: lookup, to: dir.appendingPathComponent(source).path)
         try Embed.write(payload, to: dir.appendingPathComponent("payload.o").path)
         // -fPIC: the one object links into position-independent executables and shared libraries alike.
-        try Self.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir, what: "compiling the lookup code for \(output)")
+        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir, what: "compiling the lookup code for \(output)")
         let outputURL = URL(fileURLWithPath: output, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         try Files.writeAtomically(outputURL.path) { temp in
-            try Self.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir, what: "joining \(output)")
-        }
-    }
-
-    /// Runs `tool` in `directory`; its stderr becomes the error when it fails.
-    static func run(_ tool: String, _ arguments: [String], in directory: URL, what: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        process.currentDirectoryURL = directory
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.standardError
-        do {
-            try process.run()
-        } catch {
-            throw PolybinError("\(what): cannot start \(tool) (\(error.localizedDescription))")
-        }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
-            throw PolybinError("\(what): \(tool) failed (exit \(process.terminationStatus)): \(text)")
+            try Tool.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir, what: "joining \(output)")
         }
     }
 }
