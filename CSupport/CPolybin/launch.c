@@ -1,6 +1,6 @@
-/* Exec strategies. Every one rebuilds the chosen entry straight into the file it will
- * execute (fallocate + shared mapping: no second copy), verifies the SHA-256 of exactly
- * those bytes, and execveat()s a read-only descriptor of them. */
+/* Exec strategies. Every one rebuilds the chosen entry for the file it will execute (space
+ * reserved with fallocate first), verifies its SHA-256 before a byte of it can run, and
+ * execveat()s a read-only descriptor of that file. */
 #define _GNU_SOURCE
 #include "pb_launch.h"
 #include "pb_sha256.h"
@@ -104,9 +104,13 @@ static int exec_fd(int fd, char *const argv[], char *const envp[]) {
     return ENOENT;
 }
 
-/* Sizes the file, rebuilds the entry into a shared mapping of it, and verifies it.
+/* Sizes the file, rebuilds the entry and verifies it. A memfd is decoded into through a shared
+ * mapping (no second copy). A file on disk is written with pwrite from a private buffer
+ * instead: the page cache then holds it in large folios, which every later exec maps with
+ * fewer page faults than the page-sized ones a shared mapping leaves behind (a warm cache
+ * launch of a 5 MB build: 2.66 ms against 2.39 ms, tools/bench).
  * Returns 0, or a pb_launch_result with the detail set. */
-static int fill(pb_launch *l, int fd, const char *what) {
+static int fill(pb_launch *l, int fd, const char *what, int on_disk) {
     pb_entry e;
     pb_bundle_entry(l->bundle, l->index, &e);
     if ((uint64_t)(size_t)e.size != e.size) {
@@ -133,14 +137,30 @@ static int fill(pb_launch *l, int fd, const char *what) {
     }
     void *map = NULL;
     if (e.size > 0) {
-        map = mmap(NULL, (size_t)e.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        map = on_disk ? mmap(NULL, (size_t)e.size, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+                      : mmap(NULL, (size_t)e.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (map == MAP_FAILED) {
             say(l, "%s: mmap: %s", what, strerror(errno));
             return PB_LAUNCH_UNAVAILABLE;
         }
     }
     pb_status status = pb_entry_decode(l->bundle, l->index, map, e.size);
+    int err = 0;
+    for (uint64_t done = 0; status == PB_OK && on_disk && done < e.size;) {
+        ssize_t n = pwrite(fd, (const char *)map + done, (size_t)(e.size - done), (off_t)done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : EIO;
+            break;
+        }
+        done += (uint64_t)n;
+    }
     if (map) munmap(map, (size_t)e.size);
+    if (err) {
+        say(l, "%s: write: %s", what, strerror(err));
+        return PB_LAUNCH_UNAVAILABLE;
+    }
     if (status == PB_E_NOMEM) {
         say(l, "%s: %s", what, pb_status_message(status));
         return PB_LAUNCH_UNAVAILABLE;
@@ -173,7 +193,7 @@ int pb_launch_memfd(pb_launch *l, const char *name) {
         say(l, "memfd: memfd_create: %s", strerror(errno));
         return PB_LAUNCH_UNAVAILABLE;
     }
-    int result = fill(l, fd, "memfd");
+    int result = fill(l, fd, "memfd", 0);
     if (result) {
         close(fd);
         return result;
@@ -200,7 +220,7 @@ int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
             snprintf(place, sizeof place, "%s: %s", *dirs, strerror(errno));
         } else {
             fchmod(wfd, 0700);
-            result = fill(l, wfd, *dirs);
+            result = fill(l, wfd, *dirs, 1);
             if (result == 0) rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             unlink(path);
             close(wfd);
@@ -387,7 +407,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         close(dfd);
         return PB_LAUNCH_UNAVAILABLE;
     }
-    int result = fill(l, wfd, "cache");
+    int result = fill(l, wfd, "cache", 1);
     /* Opened under the private temp name: this descriptor is the verified inode, whatever
      * a concurrent launch renames over the final name. */
     int rfd = result ? -1 : openat(dfd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
