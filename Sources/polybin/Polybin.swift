@@ -34,10 +34,16 @@ struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
     var execOrder: String = "cache,memfd,tmpfile"
 
+    @Option(help: ArgumentHelp(
+        "The flavor the others are stored as deltas against, or auto (the smaller of the two lowest-ranked builds).",
+        valueName: "name"))
+    var reference: String = "auto"
+
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
         packer.execOrder = try ExecStrategy.parseOrder(execOrder)
+        packer.reference = reference == "auto" ? .auto : .named(reference)
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }
 }

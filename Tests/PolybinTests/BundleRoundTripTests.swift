@@ -102,29 +102,71 @@ import Testing
         #expect(status == PB_E_CODEC)
     }
 
-    @Test func fatbinDeltasRebuildEveryBuildExactly() throws {
-        let dir = try TestEnvironment.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
+    /// Three builds on disk: a random baseline, an identical v2, and a v3 that differs in
+    /// a few hundred bytes.
+    static func threeBuilds(in dir: URL) throws -> (flavors: [Flavor], base: [UInt8], v3: [UInt8]) {
         let base = Self.fakeExecutable(Self.randomBytes(200_000, seed: 9))
         var v3 = base
         for i in stride(from: 100, to: v3.count, by: 997) { v3[i] ^= 0xFF }
         try Data(base).write(to: dir.appendingPathComponent("v1"))
         try Data(v3).write(to: dir.appendingPathComponent("v3"))
-        try Data(base).write(to: dir.appendingPathComponent("v2"))  // identical to v1: stored once
+        try Data(base).write(to: dir.appendingPathComponent("v2"))
         let flavors = try ["x86-64=v1", "x86-64-v2=v2", "x86-64-v3=v3"].map {
             try Flavor(parsing: $0.replacingOccurrences(of: "=", with: "=\(dir.path)/"))
         }
+        return (flavors, base, v3)
+    }
+
+    @Test func fatbinDeltasRebuildEveryBuildExactly() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (flavors, base, v3) = try Self.threeBuilds(in: dir)
         let bytes = try FatbinPacker().pack(flavors)
         let bundle = try LoadedBundle(bytes: bytes, path: "fatbin")
         #expect(bundle.isFatbin)
-        #expect(bundle.entry(named: "x86-64")?.codec == .zstd)
-        #expect(bundle.entry(named: "x86-64-v3")?.codec == .delta)
-        #expect(bundle.entry(named: "x86-64-v3")?.reference == "x86-64")
+        let references = bundle.entries.filter { $0.codec == .zstd }
+        #expect(Set(references.map(\.sha256)).count == 1, "one stored reference")
+        for entry in bundle.entries where entry.codec == .delta {
+            #expect(references.map(\.name).contains(entry.reference ?? ""))
+        }
         #expect(try bundle.content(of: bundle.entry(named: "x86-64")!) == base)
         #expect(try bundle.content(of: bundle.entry(named: "x86-64-v2")!) == base)
         #expect(try bundle.content(of: bundle.entry(named: "x86-64-v3")!) == v3)
         #expect(bytes.count < 200_000 + 20_000)  // random base + small delta + identical v2
         #expect(try FatbinPacker().pack(flavors) == bytes)
+    }
+
+    @Test func namedReferenceIsStoredWholeAndTheOthersAsDeltasAgainstIt() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (flavors, base, v3) = try Self.threeBuilds(in: dir)
+        var packer = FatbinPacker()
+        packer.reference = .named("x86-64-v3")
+        let bundle = try LoadedBundle(bytes: packer.pack(flavors), path: "fatbin")
+        #expect(bundle.entry(named: "x86-64-v3")?.codec == .zstd)
+        #expect(bundle.entry(named: "x86-64")?.codec == .delta)
+        #expect(bundle.entry(named: "x86-64")?.reference == "x86-64-v3")
+        #expect(try bundle.content(of: bundle.entry(named: "x86-64")!) == base)
+        #expect(try bundle.content(of: bundle.entry(named: "x86-64-v3")!) == v3)
+    }
+
+    @Test func autoReferenceIsNeverLargerThanTheBaselineAsReference() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (flavors, _, _) = try Self.threeBuilds(in: dir)
+        var baseline = FatbinPacker()
+        baseline.reference = .named("x86-64")
+        #expect(try FatbinPacker().pack(flavors).count <= baseline.pack(flavors).count)
+    }
+
+    @Test func unknownReferenceIsRefused() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var packer = FatbinPacker()
+        packer.reference = .named("x86-64-v9")
+        #expect(throws: PolybinError("--reference x86-64-v9: no flavor has that name (flavors: x86-64, x86-64-v2, x86-64-v3)")) {
+            try packer.pack(Self.threeBuilds(in: dir).flavors)
+        }
     }
 
     /// An ELF header for x86-64 ET_EXEC with an entry point, followed by `body`.
