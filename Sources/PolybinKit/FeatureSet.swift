@@ -14,9 +14,7 @@ public struct FeatureSet: Equatable, Hashable, Sendable {
         bits = 0
         for name in names {
             var parsed: UInt64 = 0
-            let ok = name.utf8.withContiguousStorageIfAvailable { pb_feature_parse($0.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, $0.count, &parsed) }
-                ?? String(name).withCString { pb_feature_parse($0, name.utf8.count, &parsed) }
-            guard ok == 0 else {
+            guard String(name).withCString({ pb_feature_parse($0, name.utf8.count, &parsed) }) == 0 else {
                 throw PolybinError("unknown CPU feature '\(name)' (known: \(FeatureSet.allNames.joined(separator: ", ")))")
             }
             bits |= parsed
