@@ -222,7 +222,8 @@ import Testing
             "mkdir -p \($0); mount -t tmpfs -o size=1m,mode=0700 polybin-full \($0)"
         }.joined(separator: "; ")
         // Run, then list what is left in the 1 MiB file systems before they vanish.
-        let script = "\"$0\" exit 0; echo \"status=$?\"; find \(cache) /tmp /dev/shm /var/tmp -mindepth 1 ! -path \(cache)"
+        let fixtures = try ReliabilityFixtures.dir().path
+        let script = "\"$0\" exit 0; echo \"status=$?\"; find \(cache) /tmp /dev/shm /var/tmp -mindepth 1 -type f ! -path '\(fixtures)/*'"
         for (order, expectRun) in [("cache,tmpfile", false), ("cache,memfd,tmpfile", true), ("tmpfile,cache", false)] {
             let env = ReliabilityFixtures.environment(cache: URL(fileURLWithPath: cache), ["POLYBIN_EXEC": order])
             let result = try inNamespace(setup: setup, "/bin/sh", ["-c", script, fatbin], environment: env)

@@ -258,11 +258,16 @@ func launch(_ program: String, _ arguments: [String] = [], environment: [String:
 }
 
 /// `unshare -m` (and more `flags`), then `setup` as root in the new namespace, then exec of
-/// the command: noexec or tiny mounts that vanish with the process.
+/// the command: noexec or tiny mounts that vanish with the process. The fixture directory is
+/// bound back in place after `setup`, so a checkout under /tmp (which tests mount over) keeps
+/// its fixtures visible and executable.
 func inNamespace(_ flags: [String] = ["-m"], setup: String, _ program: String, _ arguments: [String] = [],
                  environment: [String: String], limit: Double = 60) throws -> Outcome {
-    try launch("/usr/bin/unshare", flags + ["--", "/bin/sh", "-c", "set -e; \(setup); exec \"$@\"", "sh", program] + arguments,
-               environment: environment, limit: limit)
+    let fixtures = try ReliabilityFixtures.dir().path
+    let keep = "mkdir -p /mnt && mount -t tmpfs polybin-keep /mnt && mkdir /mnt/fixtures && mount --bind '\(fixtures)' /mnt/fixtures"
+    let restore = "mkdir -p '\(fixtures)' && mount --bind /mnt/fixtures '\(fixtures)'"
+    return try launch("/usr/bin/unshare", flags + ["--", "/bin/sh", "-c", "set -e; \(keep); \(setup); \(restore); exec \"$@\"", "sh", program] + arguments,
+                      environment: environment, limit: limit)
 }
 
 /// The probe's dump without the lines that legitimately differ between a direct run and a
