@@ -74,8 +74,8 @@ public struct Embed {
             try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
         case .cEmbed, .cIncbin:
             guard let bundlePath else { preconditionFailure("c-embed and c-incbin always have a bundle path") }
-            let reference = Self.relativePath(of: bundlePath, from: Self.directory(of: output))
-            let sourceName = Self.lastComponent(output)
+            let reference = TextPath.relative(bundlePath, from: Self.directory(of: output))
+            let sourceName = TextPath.lastComponent(output)
             let emitter = CEmitter(symbol: symbol, section: section)
             let payload = mode == .cEmbed
                 ? try emitter.embedDefinitions(file: reference, size: packed.bundle.count, sourceName: sourceName)
@@ -134,34 +134,9 @@ public struct Embed {
         (output.hasSuffix(".c") ? String(output.dropLast(2)) : output) + ".bundle"
     }
 
-    static func lastComponent(_ path: String) -> String {
-        path.split(separator: "/").last.map(String.init) ?? path
-    }
-
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    /// `path` as seen from `directory`, worked out on the text of both (made absolute against
-    /// the current directory), so no absolute path reaches a generated file.
-    static func relativePath(of path: String, from directory: String) -> String {
-        func parts(_ p: String) -> [Substring] {
-            let joined = p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
-            var out: [Substring] = []
-            for part in joined.split(separator: "/") {
-                switch part {
-                case ".": continue
-                case "..": if !out.isEmpty { out.removeLast() }
-                default: out.append(part)
-                }
-            }
-            return out
-        }
-        let target = parts(path), from = parts(directory)
-        var common = 0
-        while common < min(target.count, from.count) && target[common] == from[common] { common += 1 }
-        return (Array(repeating: "..", count: from.count - common) + target[common...].map(String.init)).joined(separator: "/")
     }
 }
 

@@ -45,7 +45,7 @@ public struct EmbedInputs {
             guard stat(trimmed(base), &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
                 throw PolybinError("\(base): --base is not a directory")
             }
-            return absolute(trimmed(base))
+            return TextPath.absolute(trimmed(base))
         }
         var byName: [String: File] = [:]
         var directories: [String] = []
@@ -54,7 +54,7 @@ public struct EmbedInputs {
             var found: [File] = []
             switch try kind(of: path) {
             case .file:
-                found.append(File(name: try nameComponent(lastComponent(path), path: path), path: path))
+                found.append(File(name: try nameComponent(TextPath.lastComponent(path), path: path), path: path))
             case .directory:
                 var ancestors: Set<DirectoryID> = []
                 try walk(path, prefix: "", into: &found, directories: &directories, ancestors: &ancestors)
@@ -154,7 +154,7 @@ public struct EmbedInputs {
     }
 
     private func name(of path: String, relativeTo base: String) throws -> String {
-        let full = absolute(path)
+        let full = TextPath.absolute(path)
         guard full.hasPrefix(base == "/" ? "/" : base + "/") else {
             throw PolybinError("\(path): is not inside --base \(self.base ?? base)")
         }
@@ -166,24 +166,5 @@ public struct EmbedInputs {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         return path
-    }
-
-    private func lastComponent(_ path: String) -> String {
-        path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
-    }
-
-    /// An absolute path with `.` and `..` resolved by text, as the user reads the path; the
-    /// links on the way are not resolved, so a base and an input agree however they are spelled.
-    private func absolute(_ path: String) -> String {
-        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        var parts: [Substring] = []
-        for part in joined.split(separator: "/") {
-            switch part {
-            case ".": continue
-            case "..": if !parts.isEmpty { parts.removeLast() }
-            default: parts.append(part)
-            }
-        }
-        return "/" + parts.joined(separator: "/")
     }
 }
