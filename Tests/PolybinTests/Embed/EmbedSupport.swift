@@ -186,7 +186,7 @@ func buildAndRunChecker(compiler: String, bundleOutput: URL, in dir: URL, name: 
     try checkerSource(name: name).write(to: checker, atomically: true, encoding: .utf8)
     let program = dir.appendingPathComponent("check-\(compiler)")
     let include = TestEnvironment.root.appendingPathComponent("CSupport/CPolybin/include").path
-    let sha = TestEnvironment.root.appendingPathComponent("CSupport/CPolybin/sha256.c").path
+    let sha = TestEnvironment.root.appendingPathComponent("CSupport/CPolybin/codec/sha256.c").path
     // -pie explicitly: the claim is that the payload links into position-independent programs.
     // Run from the parent directory, so a c-incbin source finds its bundle through -I alone.
     try mustRun(compiler, ["-O1", "-fPIE", "-pie", "-I", dir.path, "-I", include] + extraFlags
