@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "PolybinRunner", type: .static, targets: ["PolybinRunner"]),
         // Reads embedded files (polybin embed) by name from Swift, through the one C reader.
         .library(name: "PolybinFiles", targets: ["PolybinFiles"]),
+        // Embeds files into a C target of another package at build time (Examples/swiftpm-embed).
+        .plugin(name: "PolybinEmbed", targets: ["PolybinEmbed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +36,7 @@ let package = Package(
             name: "polybin",
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .plugin(name: "PolybinEmbed", capability: .buildTool(), dependencies: ["polybin"]),
         .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "CPolybin"]),
     ]
 )
