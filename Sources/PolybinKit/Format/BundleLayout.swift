@@ -45,6 +45,8 @@ public struct BundleLayout: Sendable {
 
     public let kind: Kind
     public let execOrder: UInt32
+    /// The builds' architecture (fatbins); files bundles record none.
+    public let arch: Architecture
     /// Sorted by name, as in the index.
     public let entries: [Entry]
     /// Offset from the start of the bundle and size of every distinct blob, in data order.
@@ -58,9 +60,10 @@ public struct BundleLayout: Sendable {
     /// The data area aligns each stored blob so uncompressed files can be used in place.
     static let blobAlignment = 16
 
-    public init(kind: Kind, execOrder: UInt32 = 0, inputs: [Input]) throws {
+    public init(kind: Kind, execOrder: UInt32 = 0, arch: Architecture = .x86_64, inputs: [Input]) throws {
         self.kind = kind
         self.execOrder = kind == .fatbin ? execOrder : 0
+        self.arch = arch
         let sorted = inputs.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.name == b.name {
             throw PolybinError("two entries are named '\(a.name)'")
@@ -130,7 +133,8 @@ public struct BundleLayout: Sendable {
         out.appendLE(UInt64(names.count))
         out.appendLE(dataOffset)
         out.appendLE(size - dataOffset)
-        out.append(contentsOf: [UInt8](repeating: 0, count: 24 + 32))
+        out.appendLE(kind == .fatbin ? arch.rawValue : UInt16(PB_ARCH_NONE.rawValue))
+        out.append(contentsOf: [UInt8](repeating: 0, count: 22 + 32))
         let namesStart = UInt64(PB_HEADER_SIZE) + UInt64(entries.count) * UInt64(PB_ENTRY_SIZE)
         for (i, entry) in entries.enumerated() {
             let start = out.count

@@ -30,15 +30,18 @@ public struct BundleWriter {
 
     public var kind: Kind
     public var execOrder: UInt32
+    /// The builds' architecture (fatbins; files bundles record none).
+    public var arch: Architecture
     public var entries: [Entry] = []
 
-    public init(kind: Kind, execOrder: UInt32 = 0) {
+    public init(kind: Kind, execOrder: UInt32 = 0, arch: Architecture = .x86_64) {
         self.kind = kind
         self.execOrder = execOrder
+        self.arch = arch
     }
 
     public func layout() throws -> BundleLayout {
-        try BundleLayout(kind: kind, execOrder: execOrder, inputs: entries.map { entry in
+        try BundleLayout(kind: kind, execOrder: execOrder, arch: arch, inputs: entries.map { entry in
             // Identical stored bytes (identical builds, identical files) share one blob.
             BundleLayout.Input(
                 name: entry.name, codec: entry.codec, reference: entry.reference, size: entry.size,
