@@ -43,6 +43,8 @@ public enum Fatbin {
             public let reference: String?
             public let sha256: String
         }
+        /// The polybin that wrote this report (PolybinVersion.current).
+        public let polybin_version: String
         public let path: String
         public let kind: String
         public let file_size: UInt64
@@ -54,7 +56,7 @@ public enum Fatbin {
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
         let fileSize = (try? FileManager.default.attributesOfItem(atPath: bundle.path)[.size] as? UInt64) ?? 0
         return Report(
-            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
+            polybin_version: PolybinVersion.current, path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(

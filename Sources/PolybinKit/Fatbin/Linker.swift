@@ -10,16 +10,22 @@ public struct Linker {
         self.runnerArchive = runnerArchive
     }
 
-    /// The runner archive SwiftPM builds beside the polybin executable, or in the release
-    /// folder next to a debug build; POLYBIN_RUNNER names another.
+    /// Where an installed polybin keeps its runner archives, relative to its own directory
+    /// (`tools/install` writes PREFIX/bin/polybin and PREFIX/lib/polybin/).
+    public static let installedRunnerDirectory = "../lib/polybin"
+
+    /// The runner archive SwiftPM builds beside the polybin executable, in the release
+    /// folder next to a debug build, or in PREFIX/lib/polybin for an installed polybin;
+    /// POLYBIN_RUNNER names another.
     public static func defaultRunnerArchive() -> String {
         if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         for dir in [own.deletingLastPathComponent(), exe.deletingLastPathComponent()] {
             for candidate in [dir.appendingPathComponent("libPolybinRunner.a"),
-                              dir.deletingLastPathComponent().appendingPathComponent("release/libPolybinRunner.a")] {
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+                              dir.deletingLastPathComponent().appendingPathComponent("release/libPolybinRunner.a"),
+                              dir.appendingPathComponent(installedRunnerDirectory).appendingPathComponent("libPolybinRunner.a")] {
+                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.standardizedFileURL.path }
             }
         }
         return own.deletingLastPathComponent().appendingPathComponent("libPolybinRunner.a").path
