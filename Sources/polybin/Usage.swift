@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PolybinKit
 
 extension Polybin {
@@ -17,9 +16,9 @@ extension Polybin {
             if exitCode(for: error) == .success || error is ExitCode { exit(withError: error) }
             var line = message(for: error).split(separator: "\n").joined(separator: "; ")
             if let help = helpHint(fullMessage(for: error)) { line += " (see '\(help)')" }
-            FileHandle.standardError.write(Data("polybin: \(line)\n".utf8))
+            StandardError.write("polybin: \(line)\n")
             // Status 1 like every other refusal (README, "Pipeline verbs"), not ArgumentParser's 64.
-            Foundation.exit(1)
+            exit(withError: ExitCode(1))
         }
     }
 
