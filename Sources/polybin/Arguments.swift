@@ -55,5 +55,5 @@ enum ReferenceChoice: ExpressibleByArgument, CustomStringConvertible {
     }
 }
 
-/// The x86-64 levels, as `--flavor LEVEL=PATH` and `--reference` spell them.
-let levelNames = (1...4).map(Level.name)
+/// Every architecture's levels, as `--flavor LEVEL=PATH` and `--reference` spell them.
+let levelNames = Architecture.allCases.flatMap { arch in (1...4).map { Level.name($0, arch: arch) } }
