@@ -1,6 +1,5 @@
 import CPolybin
 import Dispatch
-import Foundation
 
 /// Packs the builds of a fatbin into one bundle: identical builds stored once, the reference
 /// build zstd-compressed, every other build a zstd delta against it. Builds are mapped, not
@@ -70,13 +69,22 @@ public struct FatbinPacker {
         }
         defer { progress.end() }
 
+        // The architecture comes from the builds' ELF headers; feature lists are read in it.
+        var arch: (Architecture, String)? = nil
+        var resolved: [Flavor] = []
         let files = try flavors.map { flavor in
             let file = try MappedFile(flavor.path)
-            try ELFCheck.requireExecutable(Array(file.bytes.prefix(64)), path: flavor.path, flavor: flavor.name)
+            let expected = flavor.spelledFeatures == nil ? flavor.features.arch : nil
+            let machine = try ELFCheck.requireExecutable(Array(file.bytes.prefix(64)), path: flavor.path, flavor: flavor.name, expected: expected)
+            if let (first, firstPath) = arch, first != machine {
+                throw PolybinError("\(flavor.path): an \(machine.name) build, but \(firstPath) is \(first.name): a fatbin holds builds of one architecture")
+            }
+            arch = arch ?? (machine, flavor.path)
+            resolved.append(try flavor.resolved(for: machine))
             return file
         }
         progress.begin("hashing", total: UInt64(files.reduce(0) { $0 + $1.count }))
-        let builds = zip(flavors, files).map { flavor, file in Build(flavor: flavor, file: file, hash: hash(file)) }
+        let builds = zip(resolved, files).map { flavor, file in Build(flavor: flavor, file: file, hash: hash(file)) }
 
         var unique: [[UInt8]: MappedFile] = [:]
         for build in builds where unique[build.hash] == nil { unique[build.hash] = build.file }
@@ -88,7 +96,7 @@ public struct FatbinPacker {
         let jobs = hashes.map { Frame(content: unique[$0]!, prefix: $0 == chosen.hash ? nil : chosen.file) }
         let stored = try compress(jobs, level: level, phase: "compressing")
 
-        var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder))
+        var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
         for build in builds {
             let isReference = build.hash == chosen.hash
             writer.entries.append(BundleWriter.Entry(
@@ -133,7 +141,7 @@ public struct FatbinPacker {
     func referenceCandidates(_ builds: [Build]) -> [Build] {
         if case .named(let name) = reference { return builds.filter { $0.flavor.name == name } }
         let ranked = builds.sorted { a, b in
-            let order = pb_rank_compare(a.flavor.features.bits, b.flavor.features.bits)
+            let order = a.flavor.features.rankCompare(b.flavor.features)
             return order != 0 ? order < 0 : a.flavor.name < b.flavor.name
         }
         var distinct: [Build] = []
@@ -156,92 +164,9 @@ public struct FatbinPacker {
         let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: frames.count)
         DispatchQueue.concurrentPerform(iterations: order.count) { k in
             let i = order[k]
-            results[i] = Result { try Compression.zstd(frames[i], level: level, workers: workers, progress: progress) }
+            results[i] = Result { try Compression.zstd(frames[i].content, prefix: frames[i].prefix, level: level, workers: workers, progress: progress) }
                 .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
         }
         return try frames.indices.map { try results[$0]!.get() }
-    }
-}
-
-extension Compression {
-    /// One frame of a mapped build, against its prefix when it has one, streamed through zstd
-    /// so that `progress` advances as it goes.
-    static func zstd(_ frame: FatbinPacker.Frame, level: Int32, workers: Int32, progress: Progress) throws -> [UInt8] {
-        let source = frame.content.bytes
-        let prefix = frame.prefix?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let bound = pb_zstd_bound(source.count)
-        var message = [CChar](repeating: 0, count: 256)
-        var status: Int32 = 0
-        let reporter = FrameProgress(progress)
-        // The capacity is address space: only the pages zstd writes become memory.
-        let out = try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            var job = pb_zstd_job()
-            job.src = source.baseAddress
-            job.size = source.count
-            job.prefix = prefix.baseAddress
-            job.prefix_size = prefix.count
-            job.level = level
-            job.workers = workers
-            job.release_input = 1
-            job.dst = UnsafeMutableRawPointer(buffer.baseAddress)
-            job.cap = bound
-            job.progress = { context, done in
-                Unmanaged<FrameProgress>.fromOpaque(context!).takeUnretainedValue().report(done)
-            }
-            job.context = Unmanaged.passUnretained(reporter).toOpaque()
-            var written = 0
-            status = withExtendedLifetime(reporter) { pb_zstd_compress_stream(&job, &written, &message, message.count) }
-            count = status == 0 ? written : 0
-            if status != 0 {
-                throw PolybinError("\(frame.content.path): \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-            }
-        }
-        return out
-    }
-}
-
-/// Turns zstd's running total for one frame into increments of the shared progress.
-final class FrameProgress {
-    let progress: Progress
-    var reported: UInt64 = 0
-
-    init(_ progress: Progress) { self.progress = progress }
-
-    func report(_ done: UInt64) {
-        if done > reported { progress.advance(by: done - reported) }
-        reported = max(reported, done)
-    }
-}
-
-/// zstd through the C layer, which shares the decoder's frame parameters.
-public enum Compression {
-    public static func zstd(_ source: [UInt8], prefix: [UInt8] = [], level: Int32) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: pb_zstd_bound(source.count))
-        var written = 0
-        var error = [CChar](repeating: 0, count: 256)
-        let status = source.withUnsafeBytes { src in
-            prefix.withUnsafeBytes { pre in
-                out.withUnsafeMutableBytes { dst in
-                    pb_zstd_compress(src.baseAddress, src.count, pre.baseAddress, pre.count, level, 1,
-                                     dst.baseAddress, dst.count, &written, &error, error.count)
-                }
-            }
-        }
-        guard status == 0 else { throw PolybinError(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
-        out.removeSubrange(written...)
-        return out
-    }
-}
-
-/// Slots written by concurrentPerform workers, one slot per worker index.
-final class ConcurrentResults<T>: @unchecked Sendable {
-    private var slots: [T?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    subscript(i: Int) -> T? {
-        get { lock.lock(); defer { lock.unlock() }; return slots[i] }
-        set { lock.lock(); slots[i] = newValue; lock.unlock() }
     }
 }

@@ -9,28 +9,14 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(_ path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let err = errno
-            switch err {
-            case ENOENT: throw PolybinError("\(path): no such file")
-            case EACCES: throw PolybinError("\(path): cannot be read (permission denied)")
-            default: throw PolybinError("\(path): cannot be read (open: \(String(cString: strerror(err))))")
-            }
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw PolybinError("\(path): cannot be read (fstat: \(String(cString: strerror(errno))))")
-        }
-        if info.st_mode & S_IFMT == S_IFDIR { throw PolybinError("\(path): is a directory, not a file") }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw PolybinError("\(path): not a regular file") }
-        let size = Int(info.st_size)
+        let fd = try Files.openForReading(FilePath(path))
+        defer { try? fd.close() }
+        let size = Int(try fd.status().size)
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd.rawValue, 0), base != MAP_FAILED else {
             throw PolybinError("\(path): cannot be read (mmap: \(String(cString: strerror(errno))))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
