@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PolybinKit
 
 @main
@@ -7,43 +6,55 @@ struct Polybin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polybin",
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
-        discussion: "Each pipeline step is its own subcommand so make rules can call them one by one.",
+        discussion: """
+            Each pipeline step is its own subcommand so make rules can call them one by one.
+            Shell completion: polybin --generate-completion-script bash|zsh|fish (README.md, "Shell completion").
+            """,
+        version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
                       Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
 
-/// Runs a verb's body; a PolybinError becomes one `polybin:` line on stderr and exit 1.
+/// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line
+/// on stderr and exit 1.
 func perform(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as PolybinError {
-        FileHandle.standardError.write(Data("polybin: \(error.message)\n".utf8))
+        StandardError.write("polybin: \(error.message)\n")
+        throw ExitCode(1)
+    } catch let error as SystemError {
+        StandardError.write("polybin: \(error)\n")
         throw ExitCode(1)
     }
 }
 
 struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("flavor"), help: ArgumentHelp(
-        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or NAME:FEATURE,...=PATH.",
+        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2) or NAME:FEATURE,...=PATH.",
         valueName: "spec"))
     var flavors: [String] = []
 
-    @Option(name: .customLong("level"), help: "zstd level for the stored builds and deltas (1-22).")
-    var compressionLevel: Int32 = 19
+    @Option(name: .customLong("level"), help: ArgumentHelp(
+        "zstd level for the stored builds and deltas (1-22; default by the total of distinct builds: 19 below 32 MiB, 12 below 256 MiB, 9 below 1 GiB, then 6; docs/packing.md).",
+        valueName: "n"))
+    var compressionLevel: Int32?
 
-    @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
-    var execOrder: String = "cache,memfd,tmpfile"
+    @Option(name: .customLong("exec"), help: ArgumentHelp(
+        "Default exec strategy order for the runner: cache, memfd, tmpfile, any non-empty subset in any order; default cache,memfd,tmpfile (POLYBIN_EXEC overrides at run time).",
+        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.parse)
+    var execOrder: ExecOrder = .standard
 
     @Option(help: ArgumentHelp(
         "The flavor the others are stored as deltas against, or auto (the smaller of the two lowest-ranked builds).",
         valueName: "name"))
-    var reference: String = "auto"
+    var reference: ReferenceChoice = .auto
 
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
-        packer.execOrder = try ExecStrategy.parseOrder(execOrder)
-        packer.reference = reference == "auto" ? .auto : .named(reference)
+        packer.execOrder = execOrder.strategies
+        packer.reference = reference.packerReference
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }
 }
@@ -52,13 +63,15 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds and link them with the runner into one fatbin.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
     @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
     @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             let linker = Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive())
             try Fatbin.build(flavors: flavors, packer: packer, linker: linker, output: output)
         }
@@ -69,11 +82,13 @@ struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds into a bundle file.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The bundle file to write.") var output: String
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             try Files.write(packer.pack(flavors), to: output)
         }
     }
@@ -105,7 +120,7 @@ struct GenerateC: ParsableCommand {
     func run() throws {
         try perform {
             let bytes = try Files.read(bundle)
-            let name = URL(fileURLWithPath: bundle).lastPathComponent
+            let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
     }
@@ -121,7 +136,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
-            guard FileManager.default.fileExists(atPath: payload) else { throw PolybinError("\(payload): no such file") }
+            guard FileSystem.exists(FilePath(payload)) else { throw PolybinError("\(payload): no such file") }
             try Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive()).link(payloadObject: payload, output: output)
         }
     }
@@ -145,13 +160,31 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show which build the runner would choose on this machine, and why.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
+    @Option(help: ArgumentHelp("Explain for an aarch64 CPU with this getauxval(AT_HWCAP) word (hex or decimal) instead of this machine.", valueName: "word"))
+    var hwcap: String?
+    @Option(help: ArgumentHelp("That CPU's getauxval(AT_HWCAP2) word (default 0).", valueName: "word"))
+    var hwcap2: String?
 
     func run() throws {
         try perform {
-            let (text, selected) = Fatbin.explain(try LoadedBundle(path: file))
+            var host = FeatureSet.host
+            if hwcap != nil || hwcap2 != nil {
+                host = .aarch64(hwcap: try Explain.word(hwcap ?? "0", "--hwcap"), hwcap2: try Explain.word(hwcap2 ?? "0", "--hwcap2"))
+            }
+            let (text, selected) = try Fatbin.explain(try LoadedBundle(path: file), host: host)
             print(text, terminator: "")
             if selected == nil { throw ExitCode(122) }
         }
+    }
+}
+
+extension Explain {
+    static func word(_ text: String, _ option: String) throws -> UInt64 {
+        let hex = text.hasPrefix("0x") || text.hasPrefix("0X")
+        guard let value = UInt64(hex ? String(text.dropFirst(2)) : text, radix: hex ? 16 : 10) else {
+            throw PolybinError("\(option) \(text): expected a number, decimal or 0x-prefixed hex")
+        }
+        return value
     }
 }
 
@@ -159,7 +192,8 @@ struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write one build out of a fatbin, byte-identical to the input build.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
-    @Option(help: "The flavor to extract.") var flavor: String
+    @Option(help: "The flavor to extract (a level, or the name of a NAME:FEATURES flavor).", completion: .list(levelNames))
+    var flavor: String
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
 
     func run() throws {

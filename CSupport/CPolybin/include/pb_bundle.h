@@ -7,7 +7,9 @@
 #include "pb_features.h"
 
 #define PB_MAGIC_SIZE 8
-#define PB_VERSION 1
+/* Version 2 records the architecture (header offset 72); version 1 bundles, all x86-64, still read. */
+#define PB_VERSION 2
+#define PB_VERSION_1 1
 #define PB_HEADER_SIZE 128
 #define PB_ENTRY_SIZE 128
 #define PB_DATA_ALIGN 64
@@ -38,13 +40,15 @@ typedef enum pb_status {
     PB_E_DECODE,        /* compressed data does not decode to the declared size */
     PB_E_HASH,          /* decoded content does not match its SHA-256 */
     PB_E_NOMEM,         /* memory for decoding could not be had */
-    PB_E_ARGUMENT       /* caller error: wrong index or destination size */
+    PB_E_ARGUMENT,      /* caller error: wrong index or destination size */
+    PB_E_WRITE          /* the destination file could not be written (errno says why) */
 } pb_status;
 
 typedef struct pb_bundle {
     const uint8_t *base;
     uint64_t size;
     uint32_t kind;
+    uint32_t arch;              /* enum pb_arch: the builds' architecture (fatbins); PB_ARCH_NONE for files */
     uint32_t count;
     uint32_t exec_order;
     const uint8_t *index;
@@ -91,8 +95,30 @@ pb_status pb_entry_check(const pb_bundle *bundle, uint32_t index);
  * On any failure dst holds garbage that must not be used. */
 pb_status pb_entry_decode(const pb_bundle *bundle, uint32_t index, void *dst, uint64_t dst_size);
 
-/* Best entry whose every required feature is in `host`: highest level, then most declared
- * features, then first in the index. -1 when none is usable. */
+/* Decoding with state kept between calls: a delta's reference is decoded once, however many
+ * destinations are tried. Zero-initialise, set `bundle`, and pb_decoder_release when done. */
+typedef struct pb_decoder {
+    const pb_bundle *bundle;
+    /* 1 when the bundle lies in a read-only file mapping (the runner's own image): the pages
+     * of stored bytes already decoded are dropped from memory as the decode goes. Never for
+     * bundles in anonymous memory, which dropping would zero. */
+    int release_input;
+    void *reference;
+    uint32_t reference_index;
+    uint64_t reference_size;
+} pb_decoder;
+
+/* pb_entry_decode into dst (entry.size bytes, its own window: no other copy is made), also
+ * written with pwrite to `fd` at the same offsets as it is produced when fd >= 0, and hashed
+ * on the way. PB_E_WRITE sets *write_errno. */
+pb_status pb_decode(pb_decoder *decoder, uint32_t index, void *dst, int fd, int *write_errno);
+
+/* Frees the decoded reference. */
+void pb_decoder_release(pb_decoder *decoder);
+
+/* Best entry whose every required feature is in `host` (features in the bundle's
+ * architecture's model): highest level, then most declared features, then first in the
+ * index. -1 when none is usable. */
 int64_t pb_select(const pb_bundle *bundle, pb_features host);
 
 #endif

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
@@ -62,26 +61,30 @@ public struct Embed {
         switch mode {
         case .object:
             try EmbedObject(compiler: compiler).build(
-                name: name, payload: ObjectEmitter(symbol: symbol, section: section).object(for: packed.bundle),
+                name: name, packed: packed, symbol: symbol,
                 lookup: source.source(mode: mode, rows: packed.rows, payload: Array("""
-                    /* The payload comes from the object polybin wrote beside this code. */
+                    /* The payload is a section polybin added to this code's object. */
                     extern const unsigned char \(symbol)[];
-                    extern const uint64_t \(symbol)_size;
+                    const uint64_t \(symbol)_size = \(packed.size)u;
                     """.utf8)),
                 output: output)
         case .c:
-            let payload = CEmitter(symbol: symbol, section: section).definitions(for: packed.bundle)
+            let payload = CEmitter(symbol: symbol, section: section).definitions(for: try packed.bytes())
             try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
         case .cEmbed, .cIncbin:
             guard let bundlePath else { preconditionFailure("c-embed and c-incbin always have a bundle path") }
             let reference = TextPath.relative(bundlePath, from: Self.directory(of: output))
             let sourceName = TextPath.lastComponent(output)
             let emitter = CEmitter(symbol: symbol, section: section)
+            let size = Int(packed.size)
             let payload = mode == .cEmbed
-                ? try emitter.embedDefinitions(file: reference, size: packed.bundle.count, sourceName: sourceName)
-                : emitter.incbinDefinitions(file: reference, size: packed.bundle.count, sourceName: sourceName)
+                ? try emitter.embedDefinitions(file: reference, size: size, sourceName: sourceName)
+                : emitter.incbinDefinitions(file: reference, size: size, sourceName: sourceName)
             // The bundle first: a source whose bundle failed to write would not build.
-            try Self.write(packed.bundle, to: bundlePath)
+            try Files.create(FilePath(bundlePath)) { fd in
+                try fd.resize(to: packed.size)
+                try packed.write(to: fd, at: 0)
+            }
             try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: Array(payload.utf8)), to: output)
         }
         if header != nil { try writeHeader() }
@@ -93,7 +96,7 @@ public struct Embed {
     private func writeHeader() throws {
         guard let header else { return }
         let text = Array(EmbedSource(name: name).header().utf8)
-        if FileManager.default.contents(atPath: header).map({ [UInt8]($0) }) == text { return }
+        if (try? Files.read(FilePath(header))) == text { return }
         try Self.write(text, to: header)
     }
 
@@ -105,30 +108,9 @@ public struct Embed {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws { try write(parts: [bytes], to: path) }
+    static func write(_ bytes: [UInt8], to path: String) throws { try Files.write(bytes, to: FilePath(path)) }
 
-    /// Writes the parts one after the other without joining them: a `c` source is several
-    /// times the payload, and one more copy of it would cost as much memory again.
-    static func write(parts: [[UInt8]], to path: String) throws {
-        try Files.writeAtomically(path) { temp in
-            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw PolybinError("\(path): cannot be written (\(String(cString: strerror(errno))))")
-            }
-            defer { close(fd) }
-            for part in parts {
-                var done = 0
-                try part.withUnsafeBytes { raw in
-                    while done < raw.count {
-                        let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                        if n < 0 && errno == EINTR { continue }
-                        guard n > 0 else { throw PolybinError("\(path): cannot be written (\(String(cString: strerror(errno))))") }
-                        done += n
-                    }
-                }
-            }
-        }
-    }
+    static func write(parts: [[UInt8]], to path: String) throws { try Files.write(parts: parts, to: FilePath(path)) }
 
     static func defaultBundlePath(for output: String) -> String {
         (output.hasSuffix(".c") ? String(output.dropLast(2)) : output) + ".bundle"
@@ -140,31 +122,29 @@ public struct Embed {
     }
 }
 
-/// `--mode object`: the payload object from ObjectEmitter joined with the compiled lookup code.
-///
-/// Measured at 256 MiB on this machine kind: writing the payload object directly and joining
-/// it with `cc -r` costs about a copy (1.0 s, 1× payload RSS) whichever compiler is used,
-/// while compiling an `.incbin` source costs 0.8 s with gcc's `as` but 3.5 s and 2× payload
-/// RSS with clang's integrated assembler, and needs the bundle on disk first.
+/// `--mode object`: the compiled lookup code with the payload added to its object as a
+/// section of its own (ObjectEmitter.adding), streamed from the inputs straight into the
+/// output: the payload is written once, and no `cc -r` or assembler copies it again.
 struct EmbedObject {
     var compiler: String?
 
-    func build(name: String, payload: [UInt8], lookup: [[UInt8]], output: String) throws {
+    func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: String) throws {
         let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("polybin-embed-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
+        defer { try? FileSystem.removeTree(dir) }
         // Fixed file names, compiled from inside the directory: the object records the source
         // name, and it must not depend on where polybin ran.
         let source = "\(name)-lookup.c"
-        try Embed.write(parts: lookup, to: dir.appendingPathComponent(source).path)
-        try Embed.write(payload, to: dir.appendingPathComponent("payload.o").path)
-        // -fPIC: the one object links into position-independent executables and shared libraries alike.
-        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir, what: "compiling the lookup code for \(output)")
-        let outputURL = URL(fileURLWithPath: output, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        try Files.writeAtomically(outputURL.path) { temp in
-            try Tool.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir, what: "joining \(output)")
-        }
+        try Files.write(parts: lookup, to: dir.appending(source))
+        // -fPIC: the one object links into position-independent executables and shared
+        // libraries alike; the payload is reached through the GOT and 64-bit data pointers.
+        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
+        let compiled = try Files.read(dir.appending("lookup.o"))
+        let machine = ObjectEmitter.Machine.x86_64
+        // Large sections are named .l*: that is how linker scripts find them.
+        let section = (machine.largeSectionFlag == nil ? ".rodata" : ".lrodata") + ".polybin.\(name)"
+        let layout = try ObjectEmitter(symbol: symbol, section: section, machine: machine)
+            .adding(payloadSize: packed.size, to: compiled, named: "\(cc) -c \(source)")
+        try layout.write(to: FilePath(output)) { fd, offset in try packed.write(to: fd, at: offset) }
     }
 }

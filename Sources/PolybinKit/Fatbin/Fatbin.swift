@@ -10,17 +10,20 @@ public enum Fatbin {
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
         let bundle = try packer.pack(flavors)
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("polybin-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let object = dir.appendingPathComponent("payload.o").path
+        let dir = try FileSystem.makeTemporaryDirectory("polybin")
+        defer { try? FileSystem.removeTree(dir) }
+        let object = dir.appending("payload.o")
         try Files.write(ObjectEmitter(section: payloadSection).object(for: bundle), to: object)
-        try linker.link(payloadObject: object, output: output)
+        try linker.link(payloadObject: object.description, output: output)
     }
 
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
-    public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) -> (text: String, selected: LoadedBundle.Entry?) {
+    /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
+    public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) throws -> (text: String, selected: LoadedBundle.Entry?) {
+        guard let arch = bundle.arch, arch == host.arch else {
+            let what = bundle.arch.map { "its builds are \($0.name)" } ?? "it holds embedded files, not builds"
+            throw PolybinError("\(bundle.path): \(what) and the CPU to explain for is \(host.arch.name); for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1")
+        }
         let selected = bundle.select(for: host)
         var lines = ["cpu: \(host.levelName)", "cpu features: \(host.names.joined(separator: " "))"]
         for entry in bundle.entries {
@@ -43,8 +46,11 @@ public enum Fatbin {
             public let reference: String?
             public let sha256: String
         }
+        /// The polybin that wrote this report (PolybinVersion.current).
+        public let polybin_version: String
         public let path: String
         public let kind: String
+        public let arch: String?
         public let file_size: UInt64
         public let bundle_size: UInt64
         public let exec_order: [String]
@@ -52,9 +58,10 @@ public enum Fatbin {
     }
 
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: bundle.path)[.size] as? UInt64) ?? 0
+        let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         return Report(
-            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
+            polybin_version: PolybinVersion.current, path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files",
+            arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
@@ -64,7 +71,8 @@ public enum Fatbin {
     }
 
     public static func describe(_ report: Report) -> String {
-        var lines = ["\(report.path): \(report.kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
+        let kind = report.arch.map { "\(report.kind) for \($0)" } ?? report.kind
+        var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
         for f in report.flavors {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
             let level = report.kind == "fatbin" ? "  level \(f.level)" : ""
