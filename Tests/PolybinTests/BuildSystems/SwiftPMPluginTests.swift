@@ -77,10 +77,17 @@ import Testing
         // the file named (in the same scratch directory: polybin is built once).
         let configuration = workspace.package.appendingPathComponent("Sources/CSite/polybin-embed.json")
         try #"{"name": "site", "inputs": ["../../Sources"]}"#.write(to: configuration, atomically: true, encoding: .utf8)
+        // SwiftPM re-runs a build-tool plugin when a target's file structure or the manifest
+        // changes, not when a file's content does: the README says to touch Package.swift.
+        try touch(workspace.package.appendingPathComponent("Package.swift"))
         let outside = try workspace.failedBuild()
         #expect(outside.contains("\(configuration.path): input '../../Sources' is outside"), "\(outside.suffix(2000))")
         try FileManager.default.removeItem(at: configuration)
         let missing = try workspace.failedBuild()
         #expect(missing.contains("\(configuration.path): missing"), "\(missing.suffix(2000))")
     }
+}
+
+private func touch(_ url: URL) throws {
+    try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
 }
