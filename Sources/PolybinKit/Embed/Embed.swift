@@ -26,8 +26,11 @@ public struct Embed {
     /// Where c-embed and c-incbin put the bundle (default: the output with `.bundle` for `.c`).
     public var bundleFile: String?
     public var compressionLevel: Int32?
-    /// The C compiler of `--mode object` (default: $CC or cc).
+    /// The C compiler of `--mode object` (default: $CC or cc; aarch64-linux-gnu-gcc for an
+    /// aarch64 target on another machine).
     public var compiler: String?
+    /// The architecture of `--mode object`'s object (the C modes are the same for every one).
+    public var target: Architecture = .host
 
     public init(name: String) { self.name = name }
 
@@ -60,8 +63,8 @@ public struct Embed {
 
         switch mode {
         case .object:
-            try EmbedObject(compiler: compiler).build(
-                name: name, payload: ObjectEmitter(symbol: symbol, section: section).object(for: packed.bundle),
+            try EmbedObject(compiler: compiler ?? (target == .host ? nil : Linker().compiler(for: target))).build(
+                name: name, payload: ObjectEmitter(symbol: symbol, section: section, arch: target).object(for: packed.bundle),
                 lookup: source.source(mode: mode, rows: packed.rows, payload: Array("""
                     /* The payload comes from the object polybin wrote beside this code. */
                     extern const unsigned char \(symbol)[];

@@ -1,4 +1,4 @@
-/// Writes an ELF64 x86-64 relocatable object that holds a payload, with none of objcopy's
+/// Writes an ELF64 relocatable object (x86-64 or aarch64) that holds a payload, with none of objcopy's
 /// traps: the payload sits in a read-only allocated `.rodata.*` section aligned to 64 bytes,
 /// start and size are ordinary section-relative symbols (no absolute symbol, so PIE links
 /// work with every linker), and `.note.GNU-stack` keeps the program's stack non-executable.
@@ -7,10 +7,13 @@ public struct ObjectEmitter {
     /// The payload's symbol; `<symbol>_size` holds its size as a uint64_t.
     public var symbol: String
     public var section: String
+    /// The object's e_machine. The object has no relocations, so nothing else differs.
+    public var arch: Architecture
 
-    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin") {
+    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin", arch: Architecture = .x86_64) {
         self.symbol = symbol
         self.section = section
+        self.arch = arch
     }
 
     public func object(for payload: [UInt8]) -> [UInt8] {
@@ -58,7 +61,7 @@ public struct ObjectEmitter {
         out.reserveCapacity(Int(sectionHeadersOffset) + 6 * 64)
         out.append(contentsOf: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8))
         out.appendLE(UInt16(1))    // ET_REL
-        out.appendLE(UInt16(62))   // EM_X86_64
+        out.appendLE(arch.rawValue) // e_machine: EM_X86_64 or EM_AARCH64
         out.appendLE(UInt32(1))    // EV_CURRENT
         out.appendLE(UInt64(0))    // entry
         out.appendLE(UInt64(0))    // phoff
