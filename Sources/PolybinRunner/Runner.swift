@@ -72,7 +72,7 @@ public func runnerMain(
     }
     let chosen = choose(&bundle, host: host)
 
-    let order = execOrder(bundle.exec_order)
+    let order = execOrder(bundle)
     if let log = CText.environment("POLYBIN_LOG"), log.equals("1") {
         var line = Text()
         line.add("polybin: cpu ")
