@@ -89,7 +89,7 @@ struct Object: ParsableCommand {
 
     func run() throws {
         try perform {
-            try Files.write(ObjectEmitter(symbol: symbol, section: section).object(for: Files.read(bundle)), to: output)
+            try Files.write(ObjectEmitter(symbol: symbol, section: section).object(for: LoadedBundle.bundleFile(bundle)), to: output)
         }
     }
 }
@@ -104,7 +104,7 @@ struct GenerateC: ParsableCommand {
 
     func run() throws {
         try perform {
-            let bytes = try Files.read(bundle)
+            let bytes = try LoadedBundle.bundleFile(bundle)
             let name = URL(fileURLWithPath: bundle).lastPathComponent
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
@@ -121,7 +121,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
-            guard FileManager.default.fileExists(atPath: payload) else { throw PolybinError("\(payload): no such file") }
+            try Linker.checkPayloadObject(payload)
             try Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive()).link(payloadObject: payload, output: output)
         }
     }
@@ -148,7 +148,7 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         try perform {
-            let (text, selected) = Fatbin.explain(try LoadedBundle(path: file))
+            let (text, selected) = try Fatbin.explain(LoadedBundle(path: file))
             print(text, terminator: "")
             if selected == nil { throw ExitCode(122) }
         }

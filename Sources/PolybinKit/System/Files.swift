@@ -40,6 +40,12 @@ public enum Files {
         }
     }
 
+    /// Whether both paths name one existing file (same device and inode), however spelled.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     public static func write(_ bytes: [UInt8], to path: String, executable: Bool = false) throws {
         try writeAtomically(path, executable: executable) { temp in
             guard FileManager.default.createFile(atPath: temp, contents: Data(bytes)) else {
