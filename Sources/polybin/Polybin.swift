@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PolybinKit
 
 @main
@@ -12,19 +11,23 @@ struct Polybin: ParsableCommand {
                       Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
 
-/// Runs a verb's body; a PolybinError becomes one `polybin:` line on stderr and exit 1.
+/// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line
+/// on stderr and exit 1.
 func perform(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as PolybinError {
-        FileHandle.standardError.write(Data("polybin: \(error.message)\n".utf8))
+        StandardError.write("polybin: \(error.message)\n")
+        throw ExitCode(1)
+    } catch let error as SystemError {
+        StandardError.write("polybin: \(error)\n")
         throw ExitCode(1)
     }
 }
 
 struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("flavor"), help: ArgumentHelp(
-        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or NAME:FEATURE,...=PATH.",
+        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2) or NAME:FEATURE,...=PATH.",
         valueName: "spec"))
     var flavors: [String] = []
 
@@ -105,7 +108,7 @@ struct GenerateC: ParsableCommand {
     func run() throws {
         try perform {
             let bytes = try LoadedBundle.bundleFile(bundle)
-            let name = URL(fileURLWithPath: bundle).lastPathComponent
+            let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
     }
@@ -145,13 +148,31 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show which build the runner would choose on this machine, and why.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
+    @Option(help: ArgumentHelp("Explain for an aarch64 CPU with this getauxval(AT_HWCAP) word (hex or decimal) instead of this machine.", valueName: "word"))
+    var hwcap: String?
+    @Option(help: ArgumentHelp("That CPU's getauxval(AT_HWCAP2) word (default 0).", valueName: "word"))
+    var hwcap2: String?
 
     func run() throws {
         try perform {
-            let (text, selected) = try Fatbin.explain(LoadedBundle(path: file))
+            var host = FeatureSet.host
+            if hwcap != nil || hwcap2 != nil {
+                host = .aarch64(hwcap: try Explain.word(hwcap ?? "0", "--hwcap"), hwcap2: try Explain.word(hwcap2 ?? "0", "--hwcap2"))
+            }
+            let (text, selected) = try Fatbin.explain(try LoadedBundle(path: file), host: host)
             print(text, terminator: "")
             if selected == nil { throw ExitCode(122) }
         }
+    }
+}
+
+extension Explain {
+    static func word(_ text: String, _ option: String) throws -> UInt64 {
+        let hex = text.hasPrefix("0x") || text.hasPrefix("0X")
+        guard let value = UInt64(hex ? String(text.dropFirst(2)) : text, radix: hex ? 16 : 10) else {
+            throw PolybinError("\(option) \(text): expected a number, decimal or 0x-prefixed hex")
+        }
+        return value
     }
 }
 

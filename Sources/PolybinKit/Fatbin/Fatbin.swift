@@ -13,23 +13,23 @@ public enum Fatbin {
             throw PolybinError("\(output): is the input of flavor \(flavor.name); the fatbin would overwrite it (choose another -o)")
         }
         let bundle = try packer.pack(flavors)
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("polybin-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let object = dir.appendingPathComponent("payload.o").path
+        let dir = try FileSystem.makeTemporaryDirectory("polybin")
+        defer { try? FileSystem.removeTree(dir) }
+        let object = dir.appending("payload.o")
         try Files.write(ObjectEmitter(section: payloadSection).object(for: bundle), to: object)
         do {
-            try linker.link(payloadObject: object, output: output)
+            try linker.link(payloadObject: object.description, output: output)
         } catch let error as PolybinError {
-            throw PolybinError(error.message.replacingOccurrences(of: object, with: "the payload object"))
+            throw PolybinError(error.message.replacingOccurrences(of: object.description, with: "the payload object"))
         }
     }
 
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
+    /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
     public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) throws -> (text: String, selected: LoadedBundle.Entry?) {
-        guard bundle.isFatbin else {
-            throw PolybinError("\(bundle.path): holds embedded files, not a fatbin: there is no build to choose (polybin inspect lists the files)")
+        guard let arch = bundle.arch, arch == host.arch else {
+            let what = bundle.arch.map { "its builds are \($0.name)" } ?? "it holds embedded files, not builds"
+            throw PolybinError("\(bundle.path): \(what) and the CPU to explain for is \(host.arch.name); for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1")
         }
         let selected = bundle.select(for: host)
         var lines = ["cpu: \(host.levelName)", "cpu features: \(host.names.joined(separator: " "))"]
@@ -64,6 +64,7 @@ public enum Fatbin {
         }
         public let path: String
         public let kind: String
+        public let arch: String?
         public let file_size: UInt64
         public let bundle_size: UInt64
         public let exec_order: [String]?
@@ -72,10 +73,10 @@ public enum Fatbin {
     }
 
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: bundle.path)[.size] as? UInt64) ?? 0
+        let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         guard bundle.isFatbin else {
             return Report(
-                path: bundle.path, kind: "files", file_size: fileSize, bundle_size: bundle.byteCount,
+                path: bundle.path, kind: "files", arch: nil, file_size: fileSize, bundle_size: bundle.byteCount,
                 exec_order: nil, flavors: nil,
                 files: bundle.entries.map { e in
                     Report.FileReport(name: e.name, size: e.size, stored_size: e.storedSize, codec: "\(e.codec)",
@@ -83,7 +84,7 @@ public enum Fatbin {
                 })
         }
         return Report(
-            path: bundle.path, kind: "fatbin", file_size: fileSize,
+            path: bundle.path, kind: "fatbin", arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
@@ -100,7 +101,8 @@ public enum Fatbin {
             }
             return lines.joined(separator: "\n") + "\n"
         }
-        var lines = ["\(report.path): \(report.kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \((report.exec_order ?? []).joined(separator: ","))"]
+        let kind = report.arch.map { "\(report.kind) for \($0)" } ?? report.kind
+        var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \((report.exec_order ?? []).joined(separator: ","))"]
         for f in report.flavors ?? [] {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
             lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")

@@ -1,6 +1,5 @@
 import CPolybin
 import Dispatch
-import Foundation
 
 /// Packs the builds of a fatbin into one bundle: identical builds stored once, the reference
 /// build zstd-compressed, every other build a zstd delta against it.
@@ -43,10 +42,17 @@ public struct FatbinPacker {
             throw PolybinError("--reference \(name): no flavor has that name (flavors: \(flavors.map(\.name).joined(separator: ", ")))")
         }
 
+        // The architecture comes from the builds' ELF headers; feature lists are read in it.
+        var arch: (Architecture, String)? = nil
         let builds: [Build] = try flavors.map { flavor in
             let bytes = try Files.read(flavor.path)
-            try ELFCheck.requireExecutable(bytes, path: flavor.path, flavor: flavor.name)
-            return (flavor, bytes, SHA256.digest(bytes))
+            let expected = flavor.spelledFeatures == nil ? flavor.features.arch : nil
+            let machine = try ELFCheck.requireExecutable(bytes, path: flavor.path, flavor: flavor.name, expected: expected)
+            if let (first, firstPath) = arch, first != machine {
+                throw PolybinError("\(flavor.path): an \(machine.name) build, but \(firstPath) is \(first.name): a fatbin holds builds of one architecture")
+            }
+            arch = arch ?? (machine, flavor.path)
+            return (try flavor.resolved(for: machine), bytes, SHA256.digest(bytes))
         }
         let candidates = referenceCandidates(builds)
 
@@ -70,7 +76,7 @@ public struct FatbinPacker {
         for (c, candidate) in candidates.enumerated() {
             var stored: [[UInt8]: [UInt8]] = [:]
             for (i, hash) in hashes.enumerated() { stored[hash] = try results[c * hashes.count + i]!.get() }
-            var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder))
+            var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
             for build in builds {
                 let isReference = build.hash == candidate.hash
                 writer.entries.append(BundleWriter.Entry(
@@ -92,44 +98,11 @@ public struct FatbinPacker {
     func referenceCandidates(_ builds: [Build]) -> [Build] {
         if case .named(let name) = reference { return builds.filter { $0.flavor.name == name } }
         let ranked = builds.sorted { a, b in
-            let order = pb_rank_compare(a.flavor.features.bits, b.flavor.features.bits)
+            let order = a.flavor.features.rankCompare(b.flavor.features)
             return order != 0 ? order < 0 : a.flavor.name < b.flavor.name
         }
         var distinct: [Build] = []
         for build in ranked where !distinct.contains(where: { $0.hash == build.hash }) { distinct.append(build) }
         return Array(distinct.prefix(2))
-    }
-}
-
-/// zstd through the C layer, which shares the decoder's frame parameters.
-public enum Compression {
-    public static func zstd(_ source: [UInt8], prefix: [UInt8] = [], level: Int32) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: pb_zstd_bound(source.count))
-        var written = 0
-        var error = [CChar](repeating: 0, count: 256)
-        let status = source.withUnsafeBytes { src in
-            prefix.withUnsafeBytes { pre in
-                out.withUnsafeMutableBytes { dst in
-                    pb_zstd_compress(src.baseAddress, src.count, pre.baseAddress, pre.count, level, 1,
-                                     dst.baseAddress, dst.count, &written, &error, error.count)
-                }
-            }
-        }
-        guard status == 0 else { throw PolybinError(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
-        out.removeSubrange(written...)
-        return out
-    }
-}
-
-/// Slots written by concurrentPerform workers, one slot per worker index.
-final class ConcurrentResults<T>: @unchecked Sendable {
-    private var slots: [T?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    subscript(i: Int) -> T? {
-        get { lock.lock(); defer { lock.unlock() }; return slots[i] }
-        set { lock.lock(); slots[i] = newValue; lock.unlock() }
     }
 }

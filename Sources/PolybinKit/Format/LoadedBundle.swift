@@ -1,5 +1,4 @@
 import CPolybin
-import Foundation
 
 /// A bundle opened by the C reader, from a bundle file or from inside a fatbin or object.
 public final class LoadedBundle {
@@ -42,6 +41,7 @@ public final class LoadedBundle {
         }
         storage = buffer
         offsetInFile = UnsafeRawPointer(storage.baseAddress!).distance(to: UnsafeRawPointer(bundle.base))
+        let arch = Architecture(rawValue: UInt16(bundle.arch))
         var names: [UInt32: String] = [:]
         for i in 0..<bundle.count {
             var e = pb_entry()
@@ -54,7 +54,7 @@ public final class LoadedBundle {
             entries.append(Entry(
                 index: i, name: names[i]!, codec: BundleWriter.Codec(rawValue: UInt16(e.codec))!,
                 reference: e.ref == PB_NO_REF ? nil : names[e.ref], size: e.size, storedSize: e.stored_size,
-                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features),
+                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features, arch: arch ?? .x86_64),
                 storedOffset: UnsafeRawPointer(bundle.base).distance(to: UnsafeRawPointer(e.stored))))
         }
     }
@@ -79,17 +79,34 @@ public final class LoadedBundle {
 
     /// Text only the fatbin runner holds: a file with it and no bundle is a fatbin that lost
     /// its payload.
-    static let runnerMark = Data("the payload is gone from this file".utf8)
+    static let runnerMark = Array("the payload is gone from this file".utf8)
+
+    /// Whether `needle` occurs in `bytes`.
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, bytes.count >= needle.count else { return needle.isEmpty }
+        return bytes.withUnsafeBufferPointer { b in
+            needle.withUnsafeBufferPointer { n in
+                var i = 0
+                while i <= b.count - n.count {
+                    if b[i] == first && (1..<n.count).allSatisfy({ b[i + $0] == n[$0] }) { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
 
     static func problem(_ status: pb_status, in bytes: [UInt8]) -> String {
         guard status == PB_E_MAGIC else { return "corrupt payload: \(String(cString: pb_status_message(status)))" }
-        if Data(bytes).range(of: runnerMark) != nil {
+        if contains(bytes, runnerMark) {
             return "a polybin fatbin whose payload is gone (stripped, or its bundle header damaged)"
         }
         return "holds no polybin payload"
     }
 
     public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }
+    /// The builds' architecture; nil for a files bundle.
+    public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
     public var execOrder: [ExecStrategy] { ExecStrategy.unpack(bundle.exec_order) }
 
@@ -112,6 +129,7 @@ public final class LoadedBundle {
 
     /// The entry the runner would choose for these features, as the runner computes it.
     public func select(for host: FeatureSet) -> Entry? {
+        guard host.arch == arch else { return nil }
         let index = pb_select(&bundle, host.bits)
         return index < 0 ? nil : entries[Int(index)]
     }
