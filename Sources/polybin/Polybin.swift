@@ -31,8 +31,10 @@ struct FlavorOptions: ParsableArguments {
         valueName: "spec"))
     var flavors: [String] = []
 
-    @Option(name: .customLong("level"), help: "zstd level for the stored builds and deltas (1-22).")
-    var compressionLevel: Int32 = 19
+    @Option(name: .customLong("level"), help: ArgumentHelp(
+        "zstd level for the stored builds and deltas (1-22; default by the total of distinct builds: 19 below 32 MiB, 12 below 256 MiB, 9 below 1 GiB, then 6; docs/packing.md).",
+        valueName: "n"))
+    var compressionLevel: Int32?
 
     @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
     var execOrder: String = "cache,memfd,tmpfile"
@@ -55,13 +57,15 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds and link them with the runner into one fatbin.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
     @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
     @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             let linker = Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive())
             try Fatbin.build(flavors: flavors, packer: packer, linker: linker, output: output)
         }
@@ -72,11 +76,13 @@ struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds into a bundle file.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The bundle file to write.") var output: String
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             try Files.write(packer.pack(flavors), to: output)
         }
     }
