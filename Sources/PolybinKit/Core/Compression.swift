@@ -21,11 +21,13 @@ public enum Compression {
 }
 
 extension Compression {
-    /// One frame of a mapped file, against `prefix` (a delta) when given, streamed through
-    /// zstd so that `progress` advances as it goes; `workers` > 1 uses zstd's threads.
-    static func zstd(_ content: MappedFile, prefix file: MappedFile?, level: Int32, workers: Int32, progress: Progress) throws -> [UInt8] {
-        let source = content.bytes
-        let prefix = file?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    /// One frame of `range` of a mapped file, against `prefixRange` of `prefix` (a delta) when
+    /// given, streamed through zstd so that `progress` advances as it goes; `workers` > 1 uses
+    /// zstd's threads.
+    static func zstd(_ content: MappedFile, _ range: Range<Int>, prefix file: MappedFile?, _ prefixRange: Range<Int>,
+                     level: Int32, workers: Int32, progress: Progress) throws -> [UInt8] {
+        let source = UnsafeRawBufferPointer(rebasing: content.bytes[range])
+        let prefix = file.map { UnsafeRawBufferPointer(rebasing: $0.bytes[prefixRange]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         let bound = pb_zstd_bound(source.count)
         var message = [CChar](repeating: 0, count: 256)
         var status: Int32 = 0

@@ -130,10 +130,14 @@ public struct FatbinPacker {
 
     /// The candidate whose bundle is smallest when every frame is compressed at level 1: the
     /// order of sizes at level 1 is the order at the real level, for a fraction of the time.
+    /// Builds over 16 MiB are estimated from four 4 MiB slices each (`Frame.samples`).
     func cheapest(_ candidates: [Build], hashes: [[UInt8]], unique: [[UInt8]: MappedFile]) throws -> Build {
-        let jobs = candidates.flatMap { c in hashes.map { Frame(content: unique[$0]!, prefix: $0 == c.hash ? nil : c.file) } }
+        let jobs = candidates.flatMap { c in
+            hashes.flatMap { Frame.samples(of: unique[$0]!, against: $0 == c.hash ? nil : c.file) }
+        }
+        let perCandidate = jobs.count / candidates.count
         let sizes = try compress(jobs, level: 1, phase: "choosing the reference").map(\.count)
-        let totals = candidates.indices.map { c in sizes[c * hashes.count ..< (c + 1) * hashes.count].reduce(0, +) }
+        let totals = candidates.indices.map { c in sizes[c * perCandidate ..< (c + 1) * perCandidate].reduce(0, +) }
         return candidates[totals.indices.min { totals[$0] < totals[$1] }!]
     }
 
@@ -149,22 +153,52 @@ public struct FatbinPacker {
         return Array(distinct.prefix(2))
     }
 
-    /// One zstd frame to make: a whole build, or a delta against `prefix`.
+    /// One zstd frame to make: a whole build, or a delta against `prefix`, or a slice of one.
     struct Frame: @unchecked Sendable {
         let content: MappedFile
         let prefix: MappedFile?
+        var range: Range<Int>
+        var prefixRange: Range<Int>
+
+        init(content: MappedFile, prefix: MappedFile?) {
+            self.content = content
+            self.prefix = prefix
+            range = 0..<content.count
+            prefixRange = 0..<(prefix?.count ?? 0)
+        }
+
+        static let sampleBytes = 4 << 20
+
+        /// The whole frame for a small build; for a big one, slices at 0, 1/4, 1/2 and 3/4 of
+        /// it, each against the same place of the prefix widened by a slice either side (level
+        /// builds keep their layout: code shifts, it does not move across the file).
+        static func samples(of content: MappedFile, against prefix: MappedFile?) -> [Frame] {
+            let whole = Frame(content: content, prefix: prefix)
+            guard content.count > 4 * sampleBytes else { return [whole] }
+            return (0..<4).map { quarter in
+                var frame = whole
+                let start = content.count / 4 * quarter
+                frame.range = start..<(start + sampleBytes)
+                if let prefix {
+                    let at = Int(Double(start) * Double(prefix.count) / Double(content.count))
+                    frame.prefixRange = max(0, at - sampleBytes)..<min(prefix.count, at + 2 * sampleBytes)
+                }
+                return frame
+            }
+        }
     }
 
     /// The frames side by side on the cores, largest first; a lone big frame on zstd's workers.
     func compress(_ frames: [Frame], level: Int32, phase: String) throws -> [[UInt8]] {
         let progress = self.progress
-        progress.begin(phase, total: UInt64(frames.reduce(0) { $0 + $1.content.count }))
-        let workers: Int32 = frames.count == 1 && frames[0].content.count >= Self.threadedFrameBytes ? 2 : 1
-        let order = frames.indices.sorted { frames[$0].content.count > frames[$1].content.count }
+        progress.begin(phase, total: UInt64(frames.reduce(0) { $0 + $1.range.count }))
+        let workers: Int32 = frames.count == 1 && frames[0].range.count >= Self.threadedFrameBytes ? 2 : 1
+        let order = frames.indices.sorted { frames[$0].range.count > frames[$1].range.count }
         let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: frames.count)
         DispatchQueue.concurrentPerform(iterations: order.count) { k in
             let i = order[k]
-            results[i] = Result { try Compression.zstd(frames[i].content, prefix: frames[i].prefix, level: level, workers: workers, progress: progress) }
+            results[i] = Result { try Compression.zstd(frames[i].content, frames[i].range, prefix: frames[i].prefix, frames[i].prefixRange,
+                                                  level: level, workers: workers, progress: progress) }
                 .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
         }
         return try frames.indices.map { try results[$0]!.get() }

@@ -50,4 +50,31 @@ import Testing
             #expect(try bundle.content(of: bundle.entry(named: level)!) == BundleRoundTripTests.fakeExecutable(body))
         }
     }
+
+    /// Builds over 16 MiB are estimated from slices: the choice must still fall on v2 when
+    /// what sets the builds apart is spread through them, as between real level builds.
+    @Test func autoReferenceFromSlicesPicksTheBuildClosestToTheOthers() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var v1: [UInt8] = [], v2: [UInt8] = [], v3: [UInt8] = []
+        for block in 0..<18 {
+            let common = BundleRoundTripTests.randomBytes(1 << 20, seed: UInt64(100 + block))
+            let a = BundleRoundTripTests.randomBytes(128 << 10, seed: UInt64(200 + block))
+            let b = BundleRoundTripTests.randomBytes(128 << 10, seed: UInt64(300 + block))
+            v1 += common + a
+            v2 += common + a + b
+            v3 += common + b
+        }
+        var flavors: [Flavor] = []
+        for (level, body) in [("x86-64", v1), ("x86-64-v2", v2), ("x86-64-v3", v3)] {
+            let path = dir.appendingPathComponent(level).path
+            try Data(BundleRoundTripTests.fakeExecutable(body)).write(to: URL(fileURLWithPath: path))
+            flavors.append(try Flavor(parsing: "\(level)=\(path)"))
+        }
+        var packer = FatbinPacker()
+        packer.compressionLevel = 1
+        let bundle = try LoadedBundle(bytes: packer.pack(flavors), path: "fatbin")
+        #expect(bundle.entry(named: "x86-64-v2")?.codec == .zstd)
+        #expect(try bundle.content(of: bundle.entry(named: "x86-64-v3")!) == BundleRoundTripTests.fakeExecutable(v3))
+    }
 }
