@@ -6,7 +6,11 @@ struct Polybin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polybin",
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
-        discussion: "Each pipeline step is its own subcommand so make rules can call them one by one.",
+        discussion: """
+            Each pipeline step is its own subcommand so make rules can call them one by one.
+            Shell completion: polybin --generate-completion-script bash|zsh|fish (README.md, "Shell completion").
+            """,
+        version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
                       Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
@@ -36,19 +40,21 @@ struct FlavorOptions: ParsableArguments {
         valueName: "n"))
     var compressionLevel: Int32?
 
-    @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
-    var execOrder: String = "cache,memfd,tmpfile"
+    @Option(name: .customLong("exec"), help: ArgumentHelp(
+        "Default exec strategy order for the runner: cache, memfd, tmpfile, any non-empty subset in any order; default cache,memfd,tmpfile (POLYBIN_EXEC overrides at run time).",
+        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.parse)
+    var execOrder: ExecOrder = .standard
 
     @Option(help: ArgumentHelp(
         "The flavor the others are stored as deltas against, or auto (the smaller of the two lowest-ranked builds).",
         valueName: "name"))
-    var reference: String = "auto"
+    var reference: ReferenceChoice = .auto
 
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
-        packer.execOrder = try ExecStrategy.parseOrder(execOrder)
-        packer.reference = reference == "auto" ? .auto : .named(reference)
+        packer.execOrder = execOrder.strategies
+        packer.reference = reference.packerReference
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }
 }
@@ -186,7 +192,8 @@ struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write one build out of a fatbin, byte-identical to the input build.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
-    @Option(help: "The flavor to extract.") var flavor: String
+    @Option(help: "The flavor to extract (a level, or the name of a NAME:FEATURES flavor).", completion: .list(levelNames))
+    var flavor: String
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
 
     func run() throws {

@@ -62,6 +62,8 @@ public enum Fatbin {
             public let codec: String
             public let sha256: String
         }
+        /// The polybin that wrote this report (PolybinVersion.current).
+        public let polybin_version: String
         public let path: String
         public let kind: String
         public let arch: String?
@@ -76,7 +78,7 @@ public enum Fatbin {
         let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         guard bundle.isFatbin else {
             return Report(
-                path: bundle.path, kind: "files", arch: nil, file_size: fileSize, bundle_size: bundle.byteCount,
+                polybin_version: PolybinVersion.current, path: bundle.path, kind: "files", arch: nil, file_size: fileSize, bundle_size: bundle.byteCount,
                 exec_order: nil, flavors: nil,
                 files: bundle.entries.map { e in
                     Report.FileReport(name: e.name, size: e.size, stored_size: e.storedSize, codec: "\(e.codec)",
@@ -84,7 +86,8 @@ public enum Fatbin {
                 })
         }
         return Report(
-            path: bundle.path, kind: "fatbin", arch: bundle.arch?.name, file_size: fileSize,
+            polybin_version: PolybinVersion.current, path: bundle.path, kind: "fatbin",
+            arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
