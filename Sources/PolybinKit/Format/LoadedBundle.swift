@@ -108,7 +108,12 @@ public final class LoadedBundle {
     /// The builds' architecture; nil for a files bundle.
     public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
-    public var execOrder: [ExecStrategy] { ExecStrategy.unpack(bundle.exec_order) }
+    /// Decoded and validated by the C reader when the bundle was opened.
+    public var execOrder: [ExecStrategy] {
+        withUnsafeBytes(of: bundle.exec_strategies) { raw in
+            raw.prefix(Int(bundle.exec_count)).compactMap { code in ExecStrategy.allCases.first { $0.code == UInt32(code) } }
+        }
+    }
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
