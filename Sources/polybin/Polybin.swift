@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PolybinKit
 
 @main
@@ -12,12 +11,16 @@ struct Polybin: ParsableCommand {
                       Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
 
-/// Runs a verb's body; a PolybinError becomes one `polybin:` line on stderr and exit 1.
+/// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line
+/// on stderr and exit 1.
 func perform(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as PolybinError {
-        FileHandle.standardError.write(Data("polybin: \(error.message)\n".utf8))
+        StandardError.write("polybin: \(error.message)\n")
+        throw ExitCode(1)
+    } catch let error as SystemError {
+        StandardError.write("polybin: \(error)\n")
         throw ExitCode(1)
     }
 }
@@ -105,7 +108,7 @@ struct GenerateC: ParsableCommand {
     func run() throws {
         try perform {
             let bytes = try Files.read(bundle)
-            let name = URL(fileURLWithPath: bundle).lastPathComponent
+            let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
     }
@@ -121,7 +124,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
-            guard FileManager.default.fileExists(atPath: payload) else { throw PolybinError("\(payload): no such file") }
+            guard FileSystem.exists(FilePath(payload)) else { throw PolybinError("\(payload): no such file") }
             try Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive()).link(payloadObject: payload, output: output)
         }
     }

@@ -7,4 +7,5 @@
 #include "pb_bundle.h"
 #include "pb_codec.h"
 #include "pb_launch.h"
+#include "pb_system.h"
 #endif

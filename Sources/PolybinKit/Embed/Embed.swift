@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
@@ -93,7 +92,7 @@ public struct Embed {
     private func writeHeader() throws {
         guard let header else { return }
         let text = Array(EmbedSource(name: name).header().utf8)
-        if FileManager.default.contents(atPath: header).map({ [UInt8]($0) }) == text { return }
+        if (try? Files.read(FilePath(header))) == text { return }
         try Self.write(text, to: header)
     }
 
@@ -105,30 +104,9 @@ public struct Embed {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws { try write(parts: [bytes], to: path) }
+    static func write(_ bytes: [UInt8], to path: String) throws { try Files.write(bytes, to: FilePath(path)) }
 
-    /// Writes the parts one after the other without joining them: a `c` source is several
-    /// times the payload, and one more copy of it would cost as much memory again.
-    static func write(parts: [[UInt8]], to path: String) throws {
-        try Files.writeAtomically(path) { temp in
-            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw PolybinError("\(path): cannot be written (\(String(cString: strerror(errno))))")
-            }
-            defer { close(fd) }
-            for part in parts {
-                var done = 0
-                try part.withUnsafeBytes { raw in
-                    while done < raw.count {
-                        let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                        if n < 0 && errno == EINTR { continue }
-                        guard n > 0 else { throw PolybinError("\(path): cannot be written (\(String(cString: strerror(errno))))") }
-                        done += n
-                    }
-                }
-            }
-        }
-    }
+    static func write(parts: [[UInt8]], to path: String) throws { try Files.write(parts: parts, to: FilePath(path)) }
 
     static func defaultBundlePath(for output: String) -> String {
         (output.hasSuffix(".c") ? String(output.dropLast(2)) : output) + ".bundle"
@@ -151,20 +129,18 @@ struct EmbedObject {
 
     func build(name: String, payload: [UInt8], lookup: [[UInt8]], output: String) throws {
         let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("polybin-embed-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
+        defer { try? FileSystem.removeTree(dir) }
         // Fixed file names, compiled from inside the directory: the object records the source
         // name, and it must not depend on where polybin ran.
         let source = "\(name)-lookup.c"
-        try Embed.write(parts: lookup, to: dir.appendingPathComponent(source).path)
-        try Embed.write(payload, to: dir.appendingPathComponent("payload.o").path)
+        try Files.write(parts: lookup, to: dir.appending(source))
+        try Files.write(payload, to: dir.appending("payload.o"))
         // -fPIC: the one object links into position-independent executables and shared libraries alike.
-        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir, what: "compiling the lookup code for \(output)")
-        let outputURL = URL(fileURLWithPath: output, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        try Files.writeAtomically(outputURL.path) { temp in
-            try Tool.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir, what: "joining \(output)")
+        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
+        let absolute = TextPath.absolute(output)
+        try Files.writeAtomically(absolute) { temp in
+            try Tool.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir.description, what: "joining \(output)")
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// The files `polybin embed` takes from its arguments, and the names they get.
 ///
@@ -41,8 +41,7 @@ public struct EmbedInputs {
     public func collect(_ arguments: [String]) throws -> Collection {
         // The base is only a reference point, never embedded: a link to a directory will do.
         let basePath = try base.map { base -> String in
-            var info = stat()
-            guard stat(trimmed(base), &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            guard (try? FileSystem.status(FilePath(trimmed(base))).kind) == .directory else {
                 throw PolybinError("\(base): --base is not a directory")
             }
             return TextPath.absolute(trimmed(base))
@@ -77,33 +76,34 @@ public struct EmbedInputs {
 
     /// What `path` is, applying the symlink rule.
     private func kind(of path: String) throws -> Kind {
-        var info = stat()
-        guard lstat(path, &info) == 0 else {
-            throw PolybinError("\(path): \(errno == ENOENT ? "no such file or directory" : "cannot be read (\(String(cString: strerror(errno))))")")
+        var info: FileStatus
+        do {
+            info = try FileSystem.status(FilePath(path), followingLinks: false)
+        } catch let error as SystemError {
+            throw PolybinError("\(path): \(error.errno == ENOENT ? "no such file or directory" : "cannot be read (\(error.call): \(error.reason))")")
         }
-        if info.st_mode & S_IFMT == S_IFLNK {
+        if info.kind == .symbolicLink {
             guard followSymlinks else {
                 throw PolybinError("\(path): is a symbolic link; pass --follow-symlinks to embed what it points to")
             }
-            guard stat(path, &info) == 0 else {
-                throw PolybinError("\(path): is a symbolic link to \(errno == ENOENT ? "nothing (dangling)" : "something that cannot be read (\(String(cString: strerror(errno))))")")
+            do {
+                info = try FileSystem.status(FilePath(path))
+            } catch let error as SystemError {
+                throw PolybinError("\(path): is a symbolic link to \(error.errno == ENOENT ? "nothing (dangling)" : "something that cannot be read (\(error.call): \(error.reason))")")
             }
         }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return .file
-        case S_IFDIR: return .directory
+        switch info.kind {
+        case .regular: return .file
+        case .directory: return .directory
         default: throw PolybinError("\(path): is neither a regular file nor a directory")
         }
     }
 
     private func walk(_ directory: String, prefix: String, into files: inout [File], directories: inout [String],
                       ancestors: inout Set<DirectoryID>) throws {
-        var info = stat()
-        guard stat(directory, &info) == 0 else {
-            throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))")
-        }
+        let info = try readable(directory) { try FileSystem.status(FilePath(directory)) }
         // Only a followed symlink can lead back up the tree.
-        let id = DirectoryID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        let id = DirectoryID(device: info.device, inode: info.inode)
         guard ancestors.insert(id).inserted else {
             throw PolybinError("\(directory): symbolic links lead into a loop here")
         }
@@ -123,27 +123,21 @@ public struct EmbedInputs {
 
     /// Entry names of a directory, sorted so that errors come in a stable order.
     private func entries(of directory: String) throws -> [String] {
-        guard let stream = opendir(directory) else {
-            throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))")
-        }
-        defer { closedir(stream) }
-        var names: [[UInt8]] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                if errno != 0 { throw PolybinError("\(directory): cannot be read (\(String(cString: strerror(errno))))") }
-                break
-            }
-            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
-            names.append(bytes)
-        }
-        return try names.sorted { $0.lexicographicallyPrecedes($1) }.map { bytes in
+        try readable(directory) { try FileSystem.entries(of: FilePath(directory)) }.map { bytes in
             guard let name = String(validating: bytes, as: UTF8.self) else {
                 let shown = String(decoding: bytes, as: UTF8.self)
                 throw PolybinError("\(directory)/\(shown): the file name is not valid UTF-8, which names in a bundle must be")
             }
             return name
+        }
+    }
+
+    /// Runs `body`; a failed call becomes "PATH: cannot be read (CALL: reason)".
+    private func readable<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as SystemError {
+            throw PolybinError("\(path): cannot be read (\(error.call): \(error.reason))")
         }
     }
 

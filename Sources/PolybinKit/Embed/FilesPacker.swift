@@ -1,7 +1,5 @@
 import CPolybin
 import Dispatch
-import Foundation
-import Glibc
 
 /// Packs embedded files into a bundle of kind `files`, and describes where each file lies in
 /// it so generated code can find files without parsing the bundle at run time.
@@ -31,7 +29,7 @@ public struct FilesPacker {
         if let level = compressionLevel, !(1...22).contains(level) {
             throw PolybinError("compression level \(level) is outside zstd's 1-22")
         }
-        let contents = try files.map { try Self.read($0.path) }
+        let contents = try files.map { try Files.read($0.path) }
         let hashes = contents.map { SHA256.digest($0) }
         let stored = try compressionLevel.map { try compress(contents, level: $0) } ?? contents.map { _ in nil }
 
@@ -77,25 +75,5 @@ public struct FilesPacker {
                     compressed: entry.codec == UInt32(PB_CODEC_ZSTD.rawValue))
             }
         }
-    }
-
-    /// A whole file in one copy, with the error naming the file.
-    static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw PolybinError("\(path): cannot be read (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PolybinError("\(path): cannot be read (\(String(cString: strerror(errno))))") }
-        let expected = Int(info.st_size)
-        var bytes = [UInt8](repeating: 0, count: expected)
-        var filled = 0
-        while filled < expected {
-            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, expected - filled) }
-            if got < 0 && errno == EINTR { continue }
-            guard got >= 0 else { throw PolybinError("\(path): cannot be read (\(String(cString: strerror(errno))))") }
-            guard got > 0 else { throw PolybinError("\(path): changed while being read (shrank)") }
-            filled += got
-        }
-        return bytes
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Paths worked out on their text, as the user reads them: made absolute against the current
 /// directory, `.` and `..` resolved, links on the way not followed. Generated files and
 /// bundle names then depend on how paths are spelled relative to each other, never on where
@@ -7,7 +5,7 @@ import Foundation
 enum TextPath {
     /// The components of `path` made absolute, with `.` and `..` resolved.
     static func components(_ path: String) -> [Substring] {
-        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let joined = path.hasPrefix("/") ? path : ((try? FileSystem.currentDirectory().description) ?? "/") + "/" + path
         var parts: [Substring] = []
         for part in joined.split(separator: "/") {
             switch part {

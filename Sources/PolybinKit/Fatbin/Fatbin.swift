@@ -10,13 +10,11 @@ public enum Fatbin {
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
         let bundle = try packer.pack(flavors)
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("polybin-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let object = dir.appendingPathComponent("payload.o").path
+        let dir = try FileSystem.makeTemporaryDirectory("polybin")
+        defer { try? FileSystem.removeTree(dir) }
+        let object = dir.appending("payload.o")
         try Files.write(ObjectEmitter(section: payloadSection).object(for: bundle), to: object)
-        try linker.link(payloadObject: object, output: output)
+        try linker.link(payloadObject: object.description, output: output)
     }
 
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
@@ -52,7 +50,7 @@ public enum Fatbin {
     }
 
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
-        let fileSize = (try? FileManager.default.attributesOfItem(atPath: bundle.path)[.size] as? UInt64) ?? 0
+        let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         return Report(
             path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),

@@ -14,19 +14,22 @@ public struct Linker {
     /// folder next to a debug build; POLYBIN_RUNNER names another.
     public static func defaultRunnerArchive() -> String {
         if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        for dir in [own.deletingLastPathComponent(), exe.deletingLastPathComponent()] {
-            for candidate in [dir.appendingPathComponent("libPolybinRunner.a"),
-                              dir.deletingLastPathComponent().appendingPathComponent("release/libPolybinRunner.a")] {
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
+        func directory(_ path: String) -> String {
+            guard let slash = path.lastIndex(of: "/") else { return "." }
+            return slash == path.startIndex ? "/" : String(path[..<slash])
+        }
+        let own = (try? FileSystem.resolved("/proc/self/exe").description) ?? CommandLine.arguments[0]
+        let exe = (try? FileSystem.resolved(FilePath(CommandLine.arguments[0])).description) ?? CommandLine.arguments[0]
+        for dir in [directory(own), directory(exe)] {
+            for candidate in [dir + "/libPolybinRunner.a", directory(dir) + "/release/libPolybinRunner.a"] {
+                if FileSystem.exists(FilePath(candidate)) { return candidate }
             }
         }
-        return own.deletingLastPathComponent().appendingPathComponent("libPolybinRunner.a").path
+        return directory(own) + "/libPolybinRunner.a"
     }
 
     public func link(payloadObject: String, output: String) throws {
-        guard FileManager.default.fileExists(atPath: runnerArchive) else {
+        guard FileSystem.exists(FilePath(runnerArchive)) else {
             throw PolybinError("\(runnerArchive): runner library not found; build it with `swift build -c release --product PolybinRunner` or pass --runner PATH")
         }
         try Files.writeAtomically(output, executable: true) { temp in

@@ -138,14 +138,3 @@ public struct BundleWriter {
         return out
     }
 }
-
-func align(_ value: UInt64, _ alignment: Int) -> UInt64 {
-    let a = UInt64(alignment)
-    return (value + a - 1) / a * a
-}
-
-extension Array where Element == UInt8 {
-    mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-}

@@ -1,50 +1,94 @@
-import Foundation
+import Glibc
 
 /// Reading inputs and writing outputs. Outputs go to a temporary name beside the target and
 /// are renamed into place, so an interrupted or failed step never leaves a half-written file.
 public enum Files {
-    public static func read(_ path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw PolybinError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw PolybinError("\(path): is a directory, not a file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw PolybinError("\(path): cannot be read (permission denied)")
-        }
-        defer { try? handle.close() }
-        do {
-            return [UInt8](try handle.readToEnd() ?? Data())
-        } catch {
-            throw PolybinError("\(path): cannot be read (\(error.localizedDescription))")
-        }
+    /// A whole regular file, in one allocation; the messages a user meets name the file.
+    public static func read(_ path: FilePath) throws -> [UInt8] {
+        let fd = try openForReading(path)
+        defer { try? fd.close() }
+        return try fd.readAll()
     }
 
-    /// Writes `bytes` to `path` through `path.tmp-PID` and rename; `executable` sets mode 0755.
-    public static func writeAtomically(_ path: String, executable: Bool = false, _ write: (String) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)").path
+    public static func read(_ path: String) throws -> [UInt8] { try read(FilePath(path)) }
+
+    /// Opens a regular file for reading: "no such file" and "is a directory" are said plainly.
+    public static func openForReading(_ path: FilePath) throws -> FileDescriptor {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly)
+        } catch let error as SystemError {
+            throw PolybinError("\(path): \(error.errno == ENOENT ? "no such file" : "cannot be read (\(error.call): \(error.reason))")")
+        }
+        do {
+            guard try fd.status().kind == .regular else {
+                let kind = try fd.status().kind
+                throw PolybinError("\(path): \(kind == .directory ? "is a directory, not a file" : "is not a regular file")")
+            }
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        return fd
+    }
+
+    /// The temporary name beside `path` that an atomic write goes through.
+    static func temporaryName(for path: FilePath) -> FilePath {
+        var bytes = path.bytes
+        while bytes.count > 1 && bytes.last == 0x2F { bytes.removeLast() }
+        let slash = bytes.lastIndex(of: 0x2F)
+        let directory = slash.map { Array(bytes[...$0]) } ?? []
+        let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
+        return FilePath(bytes: directory + Array(".".utf8) + name + Array(".tmp-\(getpid())".utf8))
+    }
+
+    /// Runs `write` on a temporary path beside `path`, then renames it into place; on any
+    /// failure the temporary file is removed. `executable` sets mode 0755.
+    public static func writeAtomically(_ path: FilePath, executable: Bool = false, _ write: (FilePath) throws -> Void) throws {
+        let temp = temporaryName(for: path)
         do {
             try write(temp)
             if executable {
-                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: temp)
+                guard try temp.withCString("chmod", { chmod($0, 0o755) }) == 0 else { throw SystemError.last("chmod", temp) }
             }
-            guard rename(temp, path) == 0 else {
-                throw PolybinError("\(path): cannot be written (\(String(cString: strerror(errno))))")
-            }
+            try FileSystem.rename(temp, to: path)
         } catch {
-            try? FileManager.default.removeItem(atPath: temp)
-            if let error = error as? PolybinError { throw error }
-            throw PolybinError("\(path): cannot be written (\(error.localizedDescription))")
+            try? FileSystem.remove(temp)
+            throw error
         }
     }
 
-    public static func write(_ bytes: [UInt8], to path: String, executable: Bool = false) throws {
+    public static func writeAtomically(_ path: String, executable: Bool = false, _ write: (String) throws -> Void) throws {
+        try writeAtomically(FilePath(path), executable: executable) { try write($0.description) }
+    }
+
+    /// Creates `path` atomically and hands `body` the open file to fill.
+    public static func create(_ path: FilePath, executable: Bool = false, _ body: (FileDescriptor) throws -> Void) throws {
         try writeAtomically(path, executable: executable) { temp in
-            guard FileManager.default.createFile(atPath: temp, contents: Data(bytes)) else {
-                throw PolybinError("\(path): cannot be written (check the directory exists and is writable)")
+            let fd = try FileDescriptor.open(temp, [.writeOnly, .create, .truncate])
+            do {
+                try body(fd)
+                try fd.close()
+            } catch {
+                try? fd.close()
+                throw error
             }
         }
+    }
+
+    /// Writes the parts one after the other without joining them: a `c` source is several
+    /// times the payload, and one more copy of it would cost as much memory again.
+    public static func write(parts: [[UInt8]], to path: FilePath, executable: Bool = false) throws {
+        try create(path, executable: executable) { fd in
+            for part in parts { try fd.write(part) }
+        }
+    }
+
+    public static func write(_ bytes: [UInt8], to path: FilePath, executable: Bool = false) throws {
+        try write(parts: [bytes], to: path, executable: executable)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String, executable: Bool = false) throws {
+        try write(bytes, to: FilePath(path), executable: executable)
     }
 }

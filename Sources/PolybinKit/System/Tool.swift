@@ -3,11 +3,11 @@ import Foundation
 /// Runs an external tool (the C compiler, the linker); its stderr becomes part of the error
 /// when it fails.
 public enum Tool {
-    public static func run(_ tool: String, _ arguments: [String], in directory: URL? = nil, what: String) throws {
+    public static func run(_ tool: String, _ arguments: [String], in directory: String? = nil, what: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
-        if let directory { process.currentDirectoryURL = directory }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.standardError

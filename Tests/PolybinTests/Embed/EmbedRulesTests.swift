@@ -144,7 +144,7 @@ import Testing
         let command = prefix + [TestEnvironment.polybin, "embed", "--name", "assets", "-o", "out/assets.o", "site"]
         let result = try run(command[0], Array(command.dropFirst()), cwd: s.dir)
         #expect(result.status == 1)
-        #expect(result.err == "polybin: site/secret.txt: cannot be read (Permission denied)\n")
+        #expect(result.err == "polybin: site/secret.txt: cannot be read (open: Permission denied)\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir.appendingPathComponent("out").path) == [])
     }
 
@@ -158,7 +158,7 @@ import Testing
         let command = prefix + [TestEnvironment.polybin, "embed", "--name", "assets", "-o", "out/assets.o", "site"]
         let result = try run(command[0], Array(command.dropFirst()), cwd: s.dir)
         #expect(result.status == 1)
-        #expect(result.err == "polybin: site/closed: cannot be read (Permission denied)\n")
+        #expect(result.err == "polybin: site/closed: cannot be read (opendir: Permission denied)\n")
     }
 
     @Test func aFileNameThatIsNotUTF8IsRefused() throws {

@@ -114,7 +114,7 @@ enum ConformanceTree {
         conformanceRoot = tree.root.path
         atexit { if let root = conformanceRoot { try? FileManager.default.removeItem(atPath: root) } }
         var expected = tree.expected
-        let bytes = try FilesPacker.read(big)
+        let bytes = try Files.read(big)
         expected[bigName] = (SHA256.hex(SHA256.digest(bytes)), bytes.count)
         return EmbedTree(root: tree.root, expected: expected)
     }

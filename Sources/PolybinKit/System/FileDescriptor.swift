@@ -1,0 +1,144 @@
+import CPolybin
+import Glibc
+
+/// An open file, after swift-system's FileDescriptor: every call retries EINTR, loops over
+/// short transfers, and throws a SystemError naming the call and the path it was opened as.
+public struct FileDescriptor: Sendable {
+    public let rawValue: Int32
+    /// The path it was opened as, for messages.
+    public let path: FilePath
+
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        public static let readOnly = Options(rawValue: O_RDONLY)
+        public static let writeOnly = Options(rawValue: O_WRONLY)
+        public static let readWrite = Options(rawValue: O_RDWR)
+        public static let create = Options(rawValue: O_CREAT)
+        public static let exclusive = Options(rawValue: O_EXCL)
+        public static let truncate = Options(rawValue: O_TRUNC)
+        public static let noFollow = Options(rawValue: O_NOFOLLOW)
+        public static let directory = Options(rawValue: O_DIRECTORY)
+    }
+
+    public static func open(_ path: FilePath, _ options: Options, permissions: UInt32 = 0o644) throws -> FileDescriptor {
+        let fd = try path.withCString("open") { name in
+            retrying { Glibc.open(name, options.rawValue | O_CLOEXEC, mode_t(permissions)) }
+        }
+        guard fd >= 0 else { throw SystemError.last("open", path) }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    public func close() throws {
+        guard Glibc.close(rawValue) == 0 else { throw SystemError.last("close", path) }
+    }
+
+    public func status() throws -> FileStatus {
+        var info = stat()
+        guard fstat(rawValue, &info) == 0 else { throw SystemError.last("fstat", path) }
+        return FileStatus(info)
+    }
+
+    /// Reads up to `buffer.count` bytes; 0 at the end of the file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = retrying { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        guard n >= 0 else { throw SystemError.last("read", path) }
+        return n
+    }
+
+    /// Fills `buffer` from `offset` unless the file ends first; returns how much was read.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = retrying { pread(rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done)) }
+            guard n >= 0 else { throw SystemError.last("pread", path) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Writes all of `buffer` at the current position.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = retrying { Glibc.write(rawValue, buffer.baseAddress! + done, buffer.count - done) }
+            guard n > 0 else { throw n == 0 ? SystemError("write", path, errno: EIO) : SystemError.last("write", path) }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    /// Writes all of `buffer` at `offset`, leaving the file position alone.
+    public func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = retrying { pwrite(rawValue, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done)) }
+            guard n > 0 else { throw n == 0 ? SystemError("pwrite", path, errno: EIO) : SystemError.last("pwrite", path) }
+            done += n
+        }
+    }
+
+    /// Copies `count` bytes from `source` at `offset` to this file's current position, in
+    /// the kernel (copy_file_range) when it can. Returns how many bytes the kernel copied;
+    /// fewer than `count` means the source ended early or the kernel declined (EXDEV,
+    /// ENOSYS, EINVAL on some file systems) and the caller copies the rest itself.
+    public func copy(from source: FileDescriptor, at offset: UInt64, count: UInt64) throws -> UInt64 {
+        var done: UInt64 = 0
+        var from = Int64(offset)
+        while done < count {
+            let chunk = Int(min(count - done, 1 << 30))
+            let n = retrying { pb_copy_file_range(source.rawValue, &from, rawValue, chunk) }
+            if n < 0 {
+                switch Glibc.errno {
+                case EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EPERM: return done
+                default: throw SystemError.last("copy_file_range", source.path)
+                }
+            }
+            if n == 0 { break }
+            done += UInt64(n)
+        }
+        return done
+    }
+
+    public func seek(to offset: UInt64) throws {
+        guard lseek(rawValue, off_t(offset), SEEK_SET) >= 0 else { throw SystemError.last("lseek", path) }
+    }
+
+    public func setPermissions(_ permissions: UInt32) throws {
+        guard fchmod(rawValue, mode_t(permissions)) == 0 else { throw SystemError.last("fchmod", path) }
+    }
+
+    /// Reads the whole file in one allocation of its size; a file that changes size while
+    /// it is read is an error, never a silently short or long result.
+    public func readAll() throws -> [UInt8] {
+        let expected = try status().size
+        guard expected <= UInt64(Int.max) else { throw SystemError("read", path, errno: EFBIG) }
+        var bytes = [UInt8](repeating: 0, count: Int(expected))
+        let got = try bytes.withUnsafeMutableBytes { try read(into: $0, at: 0) }
+        var probe: UInt8 = 0
+        let more = try withUnsafeMutableBytes(of: &probe) { try read(into: $0, at: expected) }
+        guard got == bytes.count, more == 0 else {
+            throw PolybinError("\(path): changed while being read (\(got < bytes.count ? "shrank" : "grew"))")
+        }
+        return bytes
+    }
+}
+
+/// Repeats a call that failed with EINTR.
+@inline(__always)
+func retrying<T: BinaryInteger>(_ call: () -> T) -> T {
+    while true {
+        let result = call()
+        if result < 0 && Glibc.errno == EINTR { continue }
+        return result
+    }
+}
+
+/// Diagnostics go to fd 2 with write(2): unbuffered, so nothing is lost at exit or exec.
+public enum StandardError {
+    public static func write(_ text: String) {
+        try? FileDescriptor(rawValue: 2, path: "<stderr>").write(Array(text.utf8))
+    }
+}

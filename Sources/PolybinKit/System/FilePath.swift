@@ -1,0 +1,35 @@
+import Glibc
+
+/// A path as the kernel sees it: bytes, not text. Names read from a directory keep every
+/// byte, including ones that are not UTF-8; only messages decode them (lossily, for display).
+public struct FilePath: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The path's bytes, without a terminating NUL.
+    public var bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ string: String) { bytes = Array(string.utf8) }
+    public init(stringLiteral value: String) { self.init(value) }
+
+    /// The path for messages: bytes that are not UTF-8 show as U+FFFD.
+    public var description: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The path as text, or nil when its bytes are not UTF-8.
+    public var string: String? { String(validating: bytes, as: UTF8.self) }
+
+    /// `self/component`, without doubling a separator.
+    public func appending(_ component: [UInt8]) -> FilePath {
+        if bytes.isEmpty || bytes == [0x2E] { return FilePath(bytes: component) }
+        return FilePath(bytes: bytes.last == 0x2F ? bytes + component : bytes + [0x2F] + component)
+    }
+
+    public func appending(_ component: String) -> FilePath { appending(Array(component.utf8)) }
+
+    /// Calls `body` with the path as a C string. A path holding a NUL cannot name a file:
+    /// the call fails with EINVAL rather than silently naming a shorter path.
+    func withCString<T>(_ call: String, _ body: (UnsafePointer<CChar>) throws -> T) throws -> T {
+        guard !bytes.contains(0) else { throw SystemError(call, self, errno: EINVAL) }
+        return try (bytes + [0]).withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+}

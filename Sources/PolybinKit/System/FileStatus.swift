@@ -1,0 +1,29 @@
+import Glibc
+
+/// What `stat` says about a file, reduced to what Polybin decides on.
+public struct FileStatus: Sendable, Equatable {
+    public enum Kind: Sendable { case regular, directory, symbolicLink, other }
+
+    public let kind: Kind
+    public let size: UInt64
+    public let device: UInt64
+    public let inode: UInt64
+    /// Permission bits (`st_mode & 0o7777`).
+    public let permissions: UInt32
+    /// Bytes actually allocated (a sparse file has fewer than its size).
+    public let allocated: UInt64
+
+    init(_ info: stat) {
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+        size = UInt64(max(info.st_size, 0))
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        permissions = UInt32(info.st_mode & 0o7777)
+        allocated = UInt64(max(info.st_blocks, 0)) * 512
+    }
+}
