@@ -27,7 +27,7 @@ func perform(_ body: () throws -> Void) throws {
 
 struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("flavor"), help: ArgumentHelp(
-        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or NAME:FEATURE,...=PATH.",
+        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2) or NAME:FEATURE,...=PATH.",
         valueName: "spec"))
     var flavors: [String] = []
 
@@ -148,13 +148,31 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show which build the runner would choose on this machine, and why.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
+    @Option(help: ArgumentHelp("Explain for an aarch64 CPU with this getauxval(AT_HWCAP) word (hex or decimal) instead of this machine.", valueName: "word"))
+    var hwcap: String?
+    @Option(help: ArgumentHelp("That CPU's getauxval(AT_HWCAP2) word (default 0).", valueName: "word"))
+    var hwcap2: String?
 
     func run() throws {
         try perform {
-            let (text, selected) = Fatbin.explain(try LoadedBundle(path: file))
+            var host = FeatureSet.host
+            if hwcap != nil || hwcap2 != nil {
+                host = .aarch64(hwcap: try Explain.word(hwcap ?? "0", "--hwcap"), hwcap2: try Explain.word(hwcap2 ?? "0", "--hwcap2"))
+            }
+            let (text, selected) = try Fatbin.explain(try LoadedBundle(path: file), host: host)
             print(text, terminator: "")
             if selected == nil { throw ExitCode(122) }
         }
+    }
+}
+
+extension Explain {
+    static func word(_ text: String, _ option: String) throws -> UInt64 {
+        let hex = text.hasPrefix("0x") || text.hasPrefix("0X")
+        guard let value = UInt64(hex ? String(text.dropFirst(2)) : text, radix: hex ? 16 : 10) else {
+            throw PolybinError("\(option) \(text): expected a number, decimal or 0x-prefixed hex")
+        }
+        return value
     }
 }
 

@@ -109,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     put64(bundle + 48, names_size);
     put64(bundle + 56, data_offset);
     put64(bundle + 64, data_size);
+    put16(bundle + 72, PB_ARCH_X86_64);
     put_entry(bundle + PB_HEADER_SIZE, 0, 4, ref_zstd ? PB_CODEC_ZSTD : PB_CODEC_RAW, PB_NO_REF, 0, ref_stored, ref_size, 0, ref_sha);
     put_entry(bundle + PB_HEADER_SIZE + PB_ENTRY_SIZE, 5, 2, PB_CODEC_DELTA, 0, delta_offset, delta_stored, declared, 1, delta_sha);
     memcpy(bundle + names_offset, names, names_size);

@@ -55,7 +55,7 @@ import Testing
         let demo = try DemoFixture.get()
         let path = demo.builds["x86-64-v3"]!
         try expectRefused(["x86-64-v5=\(path)"],
-                          "polybin: --flavor x86-64-v5=\(path): unknown level 'x86-64-v5' (levels: x86-64, x86-64-v2, x86-64-v3, x86-64-v4; or NAME:FEATURES=PATH)")
+                          "polybin: --flavor x86-64-v5=\(path): unknown level 'x86-64-v5' (levels: x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2; or NAME:FEATURES=PATH)")
     }
 
     @Test func twoFlavorsWithTheSameName() throws {

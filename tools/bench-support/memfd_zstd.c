@@ -1,11 +1,19 @@
 /* The cold-launch floor for tools/bench: decompress one zstd frame straight into a memfd
- * and execute it, with nothing else (no bundle, no CPU detection, no hash). A fatbin's cold
- * memfd launch is compared with this.
+ * (or a temp file) and execute it, with nothing else (no bundle, no CPU detection, no hash).
+ * A fatbin's cold launch is compared with this.
  *
- *   memfd_zstd BUILD.zst [ARG...]      (the build sees argv[0] = BUILD.zst) */
+ *   memfd_zstd [--patch-from REF.zst] [--tmpfile DIR] BUILD.zst [ARG...]
+ *
+ * --patch-from decodes REF.zst into a private buffer first and uses it as the prefix of
+ * BUILD.zst (a `zstd --patch-from` delta), as the runner does for a delta flavor.
+ * --tmpfile writes into an unlinked file in DIR instead of a memfd, then executes it through
+ * a read-only fd (a file still open for writing cannot be executed: ETXTBSY).
+ * The build sees argv[0] = BUILD.zst. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,28 +26,99 @@
 
 extern char **environ;
 
-int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    int in = open(argv[1], O_RDONLY | O_CLOEXEC);
+static void *map_file(const char *path, size_t *size) {
+    int in = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
-    if (in < 0 || fstat(in, &st) != 0) return perror(argv[1]), 127;
+    if (in < 0 || fstat(in, &st) != 0) return perror(path), exit(127), NULL;
     void *src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, in, 0);
-    if (src == MAP_FAILED) return perror("mmap"), 127;
-    unsigned long long size = ZSTD_getFrameContentSize(src, (size_t)st.st_size);
-    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) return 127;
+    if (src == MAP_FAILED) return perror("mmap"), exit(127), NULL;
+    close(in);
+    *size = (size_t)st.st_size;
+    return src;
+}
 
-    int fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC | MFD_EXEC);
-    if (fd < 0) fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) return perror("memfd"), 127;
-    void *dst = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (dst == MAP_FAILED) return perror("mmap"), 127;
+static size_t content_size(const void *frame, size_t size) {
+    unsigned long long n = ZSTD_getFrameContentSize(frame, size);
+    if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR) {
+        fprintf(stderr, "zstd: frame without a content size\n");
+        exit(127);
+    }
+    return (size_t)n;
+}
+
+static void decode(ZSTD_DCtx *dctx, void *dst, size_t size, const void *src, size_t src_size,
+                   const void *prefix, size_t prefix_size) {
+    if (prefix) ZSTD_DCtx_refPrefix(dctx, prefix, prefix_size);
+    size_t got = ZSTD_decompressDCtx(dctx, dst, size, src, src_size);
+    if (ZSTD_isError(got) || got != size) {
+        fprintf(stderr, "zstd: bad frame\n");
+        exit(127);
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *reference = NULL, *tmpdir = NULL;
+    int i = 1;
+    for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        if (strcmp(argv[i], "--patch-from") == 0) reference = argv[i + 1];
+        else if (strcmp(argv[i], "--tmpfile") == 0) tmpdir = argv[i + 1];
+        else return 2;
+    }
+    if (i >= argc) return 2;
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
-    size_t got = ZSTD_decompressDCtx(dctx, dst, (size_t)size, src, (size_t)st.st_size);
-    if (ZSTD_isError(got) || got != size) return fprintf(stderr, "zstd: bad frame\n"), 127;
-    munmap(dst, (size_t)size);
 
-    syscall(SYS_execveat, fd, "", argv + 1, environ, AT_EMPTY_PATH);
+    void *prefix = NULL;
+    size_t prefix_size = 0;
+    if (reference) {
+        size_t ref_frame_size;
+        void *ref_frame = map_file(reference, &ref_frame_size);
+        prefix_size = content_size(ref_frame, ref_frame_size);
+        prefix = malloc(prefix_size ? prefix_size : 1);
+        if (!prefix) return perror("malloc"), 127;
+        decode(dctx, prefix, prefix_size, ref_frame, ref_frame_size, NULL, 0);
+        munmap(ref_frame, ref_frame_size);
+    }
+    size_t src_size;
+    void *src = map_file(argv[i], &src_size);
+    size_t size = content_size(src, src_size);
+
+    int fd;
+    char path[4096] = "";
+    if (tmpdir) {
+        snprintf(path, sizeof path, "%s/floor-XXXXXX", tmpdir);
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd >= 0 && fchmod(fd, 0700) != 0) return perror(path), 127;
+    } else {
+        fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC | MFD_EXEC);
+        if (fd < 0) fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC);
+    }
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) return perror(tmpdir ? path : "memfd"), 127;
+    if (tmpdir) {
+        /* The on-disk strategy writes with pwrite from a private buffer (large folios exec
+         * faster than pages filled through a shared mapping). */
+        void *buffer = malloc(size ? size : 1);
+        if (!buffer) return perror("malloc"), 127;
+        decode(dctx, buffer, size, src, src_size, prefix, prefix_size);
+        for (size_t done = 0; done < size;) {
+            ssize_t n = pwrite(fd, (char *)buffer + done, size - done, (off_t)done);
+            if (n <= 0) return perror("pwrite"), 127;
+            done += (size_t)n;
+        }
+        free(buffer);
+        close(fd);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        unlink(path);
+        if (fd < 0) return perror(path), 127;
+    } else {
+        void *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (dst == MAP_FAILED) return perror("mmap"), 127;
+        decode(dctx, dst, size, src, src_size, prefix, prefix_size);
+        munmap(dst, size);
+    }
+    free(prefix);
+
+    syscall(SYS_execveat, fd, "", argv + i, environ, AT_EMPTY_PATH);
     perror("execveat");
     return 127;
 }

@@ -2,8 +2,12 @@
  * saves on context switch. AVX and AVX-512 are usable only when both agree (Intel SDM
  * vol. 1, 13.3 and 15.2), and the psABI levels are defined on usable features. */
 #include "pb_cpu.h"
-#include <cpuid.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 #define XCR0_SSE (1u << 1)
 #define XCR0_YMM (1u << 2)
@@ -48,6 +52,7 @@ void pb_cpuid_snapshot_take_with(pb_cpuid_snapshot *snap, pb_cpuid_fn cpuid, pb_
     }
 }
 
+#if defined(__x86_64__)
 static void real_cpuid(void *ctx, uint32_t leaf, uint32_t subleaf, uint32_t regs[4]) {
     (void)ctx;
     __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
@@ -64,6 +69,7 @@ static uint64_t real_xgetbv(void *ctx) {
 void pb_cpuid_snapshot_take(pb_cpuid_snapshot *snap) {
     pb_cpuid_snapshot_take_with(snap, real_cpuid, real_xgetbv, NULL);
 }
+#endif
 
 #define HAS(reg, bit) (((reg) >> (bit)) & 1u)
 
@@ -136,7 +142,13 @@ pb_features pb_features_from_snapshot(const pb_cpuid_snapshot *s) {
 }
 
 pb_features pb_cpu_features(void) {
+#if defined(__x86_64__)
     pb_cpuid_snapshot snap;
     pb_cpuid_snapshot_take(&snap);
     return pb_features_from_snapshot(&snap);
+#elif defined(__aarch64__)
+    return pb_features_from_hwcaps(getauxval(AT_HWCAP), getauxval(AT_HWCAP2));
+#else
+#error "CPU detection exists for x86-64 and aarch64 only"
+#endif
 }

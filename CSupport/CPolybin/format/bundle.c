@@ -64,7 +64,7 @@ static pb_status check_entry(const pb_bundle *b, uint32_t i) {
     if (offset > b->data_size || stored > b->data_size - offset) return PB_E_RANGE;
     if (size > PB_MAX_CONTENT) return PB_E_CODEC;
     if (b->kind == PB_KIND_FILES && features != 0) return PB_E_INDEX;
-    if (features >> PB_F_COUNT) return PB_E_INDEX;
+    if (b->kind == PB_KIND_FATBIN && features >> pb_arch_feature_count(b->arch)) return PB_E_INDEX;
     switch (codec) {
     case PB_CODEC_RAW:
         if (stored != size || ref != PB_NO_REF) return PB_E_CODEC;
@@ -95,7 +95,8 @@ pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
     memset(b, 0, sizeof *b);
     if (size < PB_HEADER_SIZE) return size >= PB_MAGIC_SIZE && memcmp(h, magic, PB_MAGIC_SIZE) == 0 ? PB_E_TRUNCATED : PB_E_MAGIC;
     if (memcmp(h, magic, PB_MAGIC_SIZE) != 0) return PB_E_MAGIC;
-    if (le16(h + 8) != PB_VERSION) return PB_E_VERSION;
+    uint16_t version = le16(h + 8);
+    if (version != PB_VERSION && version != PB_VERSION_1) return PB_E_VERSION;
 
     uint32_t kind = le16(h + 10), header_size = le32(h + 12), entry_size = le32(h + 16);
     uint32_t count = le32(h + 20), exec_order = le32(h + 24), flags = le32(h + 28);
@@ -104,7 +105,11 @@ pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
 
     if (kind != PB_KIND_FATBIN && kind != PB_KIND_FILES) return PB_E_HEADER;
     if (header_size != PB_HEADER_SIZE || entry_size != PB_ENTRY_SIZE || flags != 0) return PB_E_HEADER;
-    if (count > PB_MAX_ENTRIES || !all_zero(h + 72, 24)) return PB_E_HEADER;
+    /* Version 1 has no architecture field: its fatbins are x86-64. */
+    uint32_t arch = version == PB_VERSION_1 ? (kind == PB_KIND_FATBIN ? PB_ARCH_X86_64 : PB_ARCH_NONE) : le16(h + 72);
+    uint32_t reserved_from = version == PB_VERSION_1 ? 72 : 74;
+    if (count > PB_MAX_ENTRIES || !all_zero(h + reserved_from, 96 - reserved_from)) return PB_E_HEADER;
+    if (kind == PB_KIND_FATBIN ? pb_arch_feature_count(arch) == 0 : arch != PB_ARCH_NONE) return PB_E_HEADER;
     if (kind == PB_KIND_FILES && exec_order != 0) return PB_E_HEADER;
     /* The layout is canonical: index, names, then the aligned data area, then the end. */
     if (names_offset != PB_HEADER_SIZE + (uint64_t)count * PB_ENTRY_SIZE) return PB_E_HEADER;
@@ -128,6 +133,7 @@ pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
     b->base = h;
     b->size = bundle_size;
     b->kind = kind;
+    b->arch = arch;
     b->count = count;
     b->exec_order = exec_order;
     b->index = h + PB_HEADER_SIZE;
@@ -194,7 +200,7 @@ int64_t pb_select(const pb_bundle *b, pb_features host) {
         pb_entry e;
         pb_bundle_entry(b, i, &e);
         if (e.features & ~host) continue;
-        if (best < 0 || pb_rank_compare(e.features, best_features) > 0) {
+        if (best < 0 || pb_arch_rank_compare(b->arch, e.features, best_features) > 0) {
             best = i;
             best_features = e.features;
         }

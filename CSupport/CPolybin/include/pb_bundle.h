@@ -7,7 +7,9 @@
 #include "pb_features.h"
 
 #define PB_MAGIC_SIZE 8
-#define PB_VERSION 1
+/* Version 2 records the architecture (header offset 72); version 1 bundles, all x86-64, still read. */
+#define PB_VERSION 2
+#define PB_VERSION_1 1
 #define PB_HEADER_SIZE 128
 #define PB_ENTRY_SIZE 128
 #define PB_DATA_ALIGN 64
@@ -45,6 +47,7 @@ typedef struct pb_bundle {
     const uint8_t *base;
     uint64_t size;
     uint32_t kind;
+    uint32_t arch;              /* enum pb_arch: the builds' architecture (fatbins); PB_ARCH_NONE for files */
     uint32_t count;
     uint32_t exec_order;
     const uint8_t *index;
@@ -91,8 +94,9 @@ pb_status pb_entry_check(const pb_bundle *bundle, uint32_t index);
  * On any failure dst holds garbage that must not be used. */
 pb_status pb_entry_decode(const pb_bundle *bundle, uint32_t index, void *dst, uint64_t dst_size);
 
-/* Best entry whose every required feature is in `host`: highest level, then most declared
- * features, then first in the index. -1 when none is usable. */
+/* Best entry whose every required feature is in `host` (features in the bundle's
+ * architecture's model): highest level, then most declared features, then first in the
+ * index. -1 when none is usable. */
 int64_t pb_select(const pb_bundle *bundle, pb_features host);
 
 #endif

@@ -1,4 +1,5 @@
-/* What the CPU and the OS support: CPUID leaves plus XCR0 (XGETBV). */
+/* What the CPU and the OS support: on x86-64 CPUID leaves plus XCR0 (XGETBV), on aarch64
+ * the kernel's HWCAP words (getauxval), never a trial instruction or an ID register. */
 #ifndef PB_CPU_H
 #define PB_CPU_H
 #include <stdint.h>
@@ -24,13 +25,19 @@ typedef uint64_t (*pb_xgetbv_fn)(void *ctx);
  * is set: executing XGETBV otherwise raises #UD. */
 void pb_cpuid_snapshot_take_with(pb_cpuid_snapshot *snap, pb_cpuid_fn cpuid, pb_xgetbv_fn xgetbv, void *ctx);
 
-/* The same through the real CPUID and XGETBV instructions. */
+/* The same through the real CPUID and XGETBV instructions (x86-64 builds only). */
 void pb_cpuid_snapshot_take(pb_cpuid_snapshot *snap);
 
 /* Pure: the features that are both reported by the CPU and usable under the OS's XCR0. */
 pb_features pb_features_from_snapshot(const pb_cpuid_snapshot *snap);
 
-/* This machine's usable features (snapshot + level function). */
+/* Pure: the aarch64 features usable under Linux's getauxval(AT_HWCAP) and (AT_HWCAP2)
+ * words. A feature needing several HWCAP bits (fp16: FPHP and ASIMDHP) needs all of them;
+ * SVE2 and the SVE extensions count only together with SVE itself. */
+pb_features pb_features_from_hwcaps(uint64_t hwcap, uint64_t hwcap2);
+
+/* This machine's usable features, in the model of PB_ARCH_HOST: CPUID snapshot + level
+ * function on x86-64, HWCAP words on aarch64. */
 pb_features pb_cpu_features(void);
 
 #endif

@@ -18,7 +18,12 @@ public enum Fatbin {
     }
 
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
-    public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) -> (text: String, selected: LoadedBundle.Entry?) {
+    /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
+    public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) throws -> (text: String, selected: LoadedBundle.Entry?) {
+        guard let arch = bundle.arch, arch == host.arch else {
+            let what = bundle.arch.map { "its builds are \($0.name)" } ?? "it holds embedded files, not builds"
+            throw PolybinError("\(bundle.path): \(what) and the CPU to explain for is \(host.arch.name); for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1")
+        }
         let selected = bundle.select(for: host)
         var lines = ["cpu: \(host.levelName)", "cpu features: \(host.names.joined(separator: " "))"]
         for entry in bundle.entries {
@@ -43,6 +48,7 @@ public enum Fatbin {
         }
         public let path: String
         public let kind: String
+        public let arch: String?
         public let file_size: UInt64
         public let bundle_size: UInt64
         public let exec_order: [String]
@@ -52,7 +58,7 @@ public enum Fatbin {
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
         let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         return Report(
-            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", file_size: fileSize,
+            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
@@ -62,7 +68,8 @@ public enum Fatbin {
     }
 
     public static func describe(_ report: Report) -> String {
-        var lines = ["\(report.path): \(report.kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
+        let kind = report.arch.map { "\(report.kind) for \($0)" } ?? report.kind
+        var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
         for f in report.flavors {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
             let level = report.kind == "fatbin" ? "  level \(f.level)" : ""

@@ -42,10 +42,17 @@ public struct FatbinPacker {
             throw PolybinError("--reference \(name): no flavor has that name (flavors: \(flavors.map(\.name).joined(separator: ", ")))")
         }
 
+        // The architecture comes from the builds' ELF headers; feature lists are read in it.
+        var arch: (Architecture, String)? = nil
         let builds: [Build] = try flavors.map { flavor in
             let bytes = try Files.read(flavor.path)
-            try ELFCheck.requireExecutable(bytes, path: flavor.path, flavor: flavor.name)
-            return (flavor, bytes, SHA256.digest(bytes))
+            let expected = flavor.spelledFeatures == nil ? flavor.features.arch : nil
+            let machine = try ELFCheck.requireExecutable(bytes, path: flavor.path, flavor: flavor.name, expected: expected)
+            if let (first, firstPath) = arch, first != machine {
+                throw PolybinError("\(flavor.path): an \(machine.name) build, but \(firstPath) is \(first.name): a fatbin holds builds of one architecture")
+            }
+            arch = arch ?? (machine, flavor.path)
+            return (try flavor.resolved(for: machine), bytes, SHA256.digest(bytes))
         }
         let candidates = referenceCandidates(builds)
 
@@ -69,7 +76,7 @@ public struct FatbinPacker {
         for (c, candidate) in candidates.enumerated() {
             var stored: [[UInt8]: [UInt8]] = [:]
             for (i, hash) in hashes.enumerated() { stored[hash] = try results[c * hashes.count + i]!.get() }
-            var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder))
+            var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
             for build in builds {
                 let isReference = build.hash == candidate.hash
                 writer.entries.append(BundleWriter.Entry(
@@ -91,7 +98,7 @@ public struct FatbinPacker {
     func referenceCandidates(_ builds: [Build]) -> [Build] {
         if case .named(let name) = reference { return builds.filter { $0.flavor.name == name } }
         let ranked = builds.sorted { a, b in
-            let order = pb_rank_compare(a.flavor.features.bits, b.flavor.features.bits)
+            let order = a.flavor.features.rankCompare(b.flavor.features)
             return order != 0 ? order < 0 : a.flavor.name < b.flavor.name
         }
         var distinct: [Build] = []

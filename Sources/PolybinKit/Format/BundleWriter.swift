@@ -30,11 +30,14 @@ public struct BundleWriter {
 
     public var kind: Kind
     public var execOrder: UInt32
+    /// The builds' architecture (fatbins; files bundles record none).
+    public var arch: Architecture
     public var entries: [Entry] = []
 
-    public init(kind: Kind, execOrder: UInt32 = 0) {
+    public init(kind: Kind, execOrder: UInt32 = 0, arch: Architecture = .x86_64) {
         self.kind = kind
         self.execOrder = execOrder
+        self.arch = arch
     }
 
     /// The data area aligns each stored blob so uncompressed files can be used in place.
@@ -90,7 +93,8 @@ public struct BundleWriter {
         out.appendLE(UInt64(names.count))
         out.appendLE(dataOffset)
         out.appendLE(dataSize)
-        out.append(contentsOf: [UInt8](repeating: 0, count: 24 + 32))
+        out.appendLE(kind == .fatbin ? arch.rawValue : UInt16(PB_ARCH_NONE.rawValue))
+        out.append(contentsOf: [UInt8](repeating: 0, count: 22 + 32))
 
         for (i, entry) in sorted.enumerated() {
             var ref = UInt32(PB_NO_REF)

@@ -37,6 +37,7 @@ public final class LoadedBundle {
             throw PolybinError("\(path): \(what)")
         }
         offsetInFile = UnsafeRawPointer(storage.baseAddress!).distance(to: UnsafeRawPointer(bundle.base))
+        let arch = Architecture(rawValue: UInt16(bundle.arch))
         var names: [UInt32: String] = [:]
         for i in 0..<bundle.count {
             var e = pb_entry()
@@ -49,13 +50,15 @@ public final class LoadedBundle {
             entries.append(Entry(
                 index: i, name: names[i]!, codec: BundleWriter.Codec(rawValue: UInt16(e.codec))!,
                 reference: e.ref == PB_NO_REF ? nil : names[e.ref], size: e.size, storedSize: e.stored_size,
-                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features)))
+                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features, arch: arch ?? .x86_64)))
         }
     }
 
     deinit { storage.deallocate() }
 
     public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }
+    /// The builds' architecture; nil for a files bundle.
+    public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
     public var execOrder: [ExecStrategy] { ExecStrategy.unpack(bundle.exec_order) }
 
@@ -78,6 +81,7 @@ public final class LoadedBundle {
 
     /// The entry the runner would choose for these features, as the runner computes it.
     public func select(for host: FeatureSet) -> Entry? {
+        guard host.arch == arch else { return nil }
         let index = pb_select(&bundle, host.bits)
         return index < 0 ? nil : entries[Int(index)]
     }
