@@ -63,9 +63,12 @@
 #   POLYBIN_SOURCES        C/C++ sources, or else
 #   POLYBIN_BUILD_COMMAND  a build command run once per level, with
 #   POLYBIN_BUILD_DEPS     the files that command reads (none: run it every time)
-#   POLYBIN                the polybin tool (polybin on PATH, else .build/release/polybin
-#                          of the checkout this file belongs to; tools/bootstrap builds it)
-#   POLYBIN_RUNNER         the runner archive (libPolybinRunner.a beside polybin)
+#   POLYBIN                the polybin tool (installed as PREFIX/share/polybin/polybin.mk:
+#                          PREFIX/bin/polybin; else polybin on PATH, else
+#                          .build/release/polybin of the checkout this file belongs to,
+#                          which tools/bootstrap builds)
+#   POLYBIN_RUNNER         the runner archive (the one polybin finds: libPolybinRunner.a
+#                          beside it, or PREFIX/lib/polybin/ for an installed polybin)
 #   POLYBIN_LEVELS         levels to build (x86-64 x86-64-v2 x86-64-v3 x86-64-v4)
 #   POLYBIN_BUILDDIR       where everything is written (build)
 #   POLYBIN_CC             C compiler ($(CC))
@@ -84,10 +87,13 @@
 #                          (not the rest of POLYBIN_BUILDDIR)
 
 # Before anything else: later includes would change the last word of MAKEFILE_LIST.
-polybin_checkout := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+polybin_mk_dir := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+polybin_checkout := $(abspath $(polybin_mk_dir)/..)
+# tools/install puts this file in PREFIX/share/polybin and polybin in PREFIX/bin.
+polybin_installed := $(if $(filter %/share/polybin,$(polybin_mk_dir)),$(wildcard $(polybin_mk_dir)/../../bin/polybin))
 
 ifeq ($(origin POLYBIN),undefined)
-POLYBIN := $(or $(shell command -v polybin 2>/dev/null),$(polybin_checkout)/.build/release/polybin)
+POLYBIN := $(or $(abspath $(polybin_installed)),$(shell command -v polybin 2>/dev/null),$(polybin_checkout)/.build/release/polybin)
 endif
 POLYBIN_RUNNER     ?=
 POLYBIN_LEVELS     ?= x86-64 x86-64-v2 x86-64-v3 x86-64-v4
@@ -129,7 +135,7 @@ polybin_fatbin  := $(POLYBIN_BUILDDIR)/$(POLYBIN_PROGRAM)
 polybin_bundle  := $(polybin_fatbin).bundle
 polybin_payload := $(polybin_fatbin).payload.o
 polybin_record_of_pack := $(polybin_fatbin).pack-flags
-polybin_runner_archive := $(or $(POLYBIN_RUNNER),$(dir $(POLYBIN))libPolybinRunner.a)
+polybin_runner_archive := $(or $(POLYBIN_RUNNER),$(firstword $(wildcard $(dir $(POLYBIN))libPolybinRunner.a $(dir $(POLYBIN))../lib/polybin/libPolybinRunner.a)),$(dir $(POLYBIN))libPolybinRunner.a)
 
 polybin-all: $(polybin_fatbin)
 .PHONY: polybin-all polybin-clean polybin-force

@@ -17,7 +17,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The object or C file to write (without it, only --header is written).")
     var output: String?
     @Option(help: "object (relocatable object), c (self-contained C99), c-embed (C23 #embed) or c-incbin (.incbin).")
-    var mode: String = EmbedMode.object.rawValue
+    var mode: EmbedMode = .object
     @Option(help: "Write the lookup API header here.") var header: String?
     @Option(help: "Write a make dependency file listing every embedded file and directory.") var depfile: String?
     @Option(help: "Where c-embed and c-incbin write the bundle the source pulls in (default: OUTPUT.bundle).")
@@ -25,17 +25,26 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Name files relative to this directory instead of the directory given.") var base: String?
     @Flag(help: "Store files zstd-compressed (a file zstd does not shrink stays uncompressed); link with -lzstd.")
     var compress = false
-    @Option(help: "zstd level for --compress (1-22).") var level: Int32 = 3
+    @Option(help: "zstd level for --compress (1-22; default 3).") var level: Int32?
     @Flag(help: "Embed files and directories whose name starts with '.'.") var includeHidden = false
     @Flag(help: "Embed what symbolic links point to instead of refusing them.") var followSymlinks = false
     @Option(help: "The C compiler of --mode object (default: $CC or cc).") var cc: String?
     @Argument(help: "Files and directories to embed.") var inputs: [String] = []
 
+    /// Options that would be silently ignored are refused instead.
+    func validate() throws {
+        if level != nil, !compress {
+            throw ValidationError("--level is the zstd level of --compress: add --compress, or drop --level")
+        }
+        if output == nil {
+            for (given, option) in [(depfile != nil, "--depfile"), (bundle != nil, "--bundle"), (compress, "--compress")] where given {
+                throw ValidationError("\(option) needs -o: without -o only --header is written")
+            }
+        }
+    }
+
     func run() throws {
         try perform {
-            guard let mode = EmbedMode(rawValue: mode) else {
-                throw PolybinError("--mode \(mode) is not one of \(EmbedMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
             var embed = Embed(name: name)
             embed.inputs = inputs
             embed.rules = EmbedInputs(includeHidden: includeHidden, followSymlinks: followSymlinks, base: base)
@@ -44,7 +53,7 @@ struct EmbedCommand: ParsableCommand {
             embed.header = header
             embed.depfile = depfile
             embed.bundleFile = bundle
-            embed.compressionLevel = compress ? level : nil
+            embed.compressionLevel = compress ? level ?? 3 : nil
             embed.compiler = cc
             try embed.run()
         }

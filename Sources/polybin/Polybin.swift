@@ -6,7 +6,11 @@ struct Polybin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polybin",
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
-        discussion: "Each pipeline step is its own subcommand so make rules can call them one by one.",
+        discussion: """
+            Each pipeline step is its own subcommand so make rules can call them one by one.
+            Shell completion: polybin --generate-completion-script bash|zsh|fish (README.md, "Shell completion").
+            """,
+        version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
                       Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
 }
@@ -31,22 +35,26 @@ struct FlavorOptions: ParsableArguments {
         valueName: "spec"))
     var flavors: [String] = []
 
-    @Option(name: .customLong("level"), help: "zstd level for the stored builds and deltas (1-22).")
-    var compressionLevel: Int32 = 19
+    @Option(name: .customLong("level"), help: ArgumentHelp(
+        "zstd level for the stored builds and deltas (1-22; default by the total of distinct builds: 19 below 32 MiB, 12 below 256 MiB, 9 below 1 GiB, then 6; docs/packing.md).",
+        valueName: "n"))
+    var compressionLevel: Int32?
 
-    @Option(name: .customLong("exec"), help: "Default exec strategy order for the runner (POLYBIN_EXEC overrides at run time).")
-    var execOrder: String = "cache,memfd,tmpfile"
+    @Option(name: .customLong("exec"), help: ArgumentHelp(
+        "Default exec strategy order for the runner: cache, memfd, tmpfile, any non-empty subset in any order; default cache,memfd,tmpfile (POLYBIN_EXEC overrides at run time).",
+        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.parse)
+    var execOrder: ExecOrder = .standard
 
     @Option(help: ArgumentHelp(
         "The flavor the others are stored as deltas against, or auto (the smaller of the two lowest-ranked builds).",
         valueName: "name"))
-    var reference: String = "auto"
+    var reference: ReferenceChoice = .auto
 
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
-        packer.execOrder = try ExecStrategy.parseOrder(execOrder)
-        packer.reference = reference == "auto" ? .auto : .named(reference)
+        packer.execOrder = execOrder.strategies
+        packer.reference = reference.packerReference
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }
 }
@@ -55,13 +63,15 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds and link them with the runner into one fatbin.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
     @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
     @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             let linker = Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive())
             try Fatbin.build(flavors: flavors, packer: packer, linker: linker, output: output)
         }
@@ -72,11 +82,13 @@ struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Pack builds into a bundle file.")
 
     @OptionGroup var flavorOptions: FlavorOptions
+    @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The bundle file to write.") var output: String
 
     func run() throws {
         try perform {
-            let (packer, flavors) = try flavorOptions.packer()
+            var (packer, flavors) = try flavorOptions.packer()
+            packer.progress = progressOptions.progress
             try Files.write(packer.pack(flavors), to: output)
         }
     }
@@ -180,7 +192,8 @@ struct Extract: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write one build out of a fatbin, byte-identical to the input build.")
 
     @Argument(help: "A fatbin, bundle or object.") var file: String
-    @Option(help: "The flavor to extract.") var flavor: String
+    @Option(help: "The flavor to extract (a level, or the name of a NAME:FEATURES flavor).", completion: .list(levelNames))
+    var flavor: String
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
 
     func run() throws {

@@ -1,7 +1,11 @@
 /* zstd compression for the writer. Kept in C beside the decoder so both sides agree on
  * the frame parameters (content size present, long-distance matching, window log). */
+#define ZSTD_STATIC_LINKING_ONLY  /* stable input buffer, frame progression: both in libzstd 1.5 */
 #include "pb_codec.h"
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zstd.h>
 
 size_t pb_zstd_bound(size_t size) { return ZSTD_compressBound(size); }
@@ -35,5 +39,66 @@ int pb_zstd_compress(const void *src, size_t size, const void *prefix, size_t pr
         return -1;
     }
     *written = r;
+    return 0;
+}
+
+/* Chunks fed to the compressor between progress reports: small enough for a report every
+ * fraction of a second at level 19, large enough to cost nothing at level 1. */
+#define PB_FEED (1u << 20)
+
+static void release_pages(const void *base, size_t from, size_t to) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)base + from + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)base + to) & ~(page - 1);
+    if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error, size_t error_cap) {
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    if (!cctx) {
+        snprintf(error, error_cap, "zstd: out of memory");
+        return -1;
+    }
+    int threaded = 0;
+    size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, job->level);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 0);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)window_log_for(job->size + job->prefix_size));
+    /* Workers are optional: a libzstd built without threads rejects the parameter. */
+    if (!ZSTD_isError(r) && job->workers > 1)
+        threaded = !ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, job->workers));
+    /* Single-threaded, zstd then reads the input in place instead of copying it into a window
+     * buffer as large as the build. Workers copy it into their round buffer whatever we say. */
+    if (!ZSTD_isError(r) && !threaded) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_stableInBuffer, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setPledgedSrcSize(cctx, job->size);
+    if (!ZSTD_isError(r) && job->prefix_size) r = ZSTD_CCtx_refPrefix(cctx, job->prefix, job->prefix_size);
+
+    ZSTD_inBuffer in = {job->src, 0, 0};
+    ZSTD_outBuffer out = {job->dst, job->cap, 0};
+    while (!ZSTD_isError(r)) {
+        in.size = job->size - in.size > PB_FEED ? in.size + PB_FEED : job->size;
+        ZSTD_EndDirective mode = in.size == job->size ? ZSTD_e_end : ZSTD_e_continue;
+        do {
+            size_t before = in.pos;
+            r = ZSTD_compressStream2(cctx, &out, &in, mode);
+            if (ZSTD_isError(r)) break;
+            /* Workers copy what they take: the mapped input need not stay resident behind them. */
+            if (threaded && job->release_input) release_pages(job->src, before, in.pos);
+            if (job->progress) job->progress(job->context, threaded ? ZSTD_getFrameProgression(cctx).consumed : in.pos);
+        } while ((mode == ZSTD_e_end ? r != 0 : in.pos < in.size) && out.pos < out.size);
+        if (ZSTD_isError(r) || (mode == ZSTD_e_end && r == 0)) break;
+        if (out.pos == out.size) {
+            snprintf(error, error_cap, "zstd: output buffer too small");
+            ZSTD_freeCCtx(cctx);
+            return -1;
+        }
+    }
+    ZSTD_freeCCtx(cctx);
+    if (ZSTD_isError(r)) {
+        snprintf(error, error_cap, "zstd: %s", ZSTD_getErrorName(r));
+        return -1;
+    }
+    *written = out.pos;
     return 0;
 }

@@ -34,6 +34,7 @@ const char *pb_status_message(pb_status status) {
     case PB_E_HASH: return "bundle entry content does not match its SHA-256";
     case PB_E_NOMEM: return "out of memory while decoding";
     case PB_E_ARGUMENT: return "invalid argument";
+    case PB_E_WRITE: return "the destination could not be written";
     }
     return "unknown error";
 }

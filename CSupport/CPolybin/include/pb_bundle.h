@@ -40,7 +40,8 @@ typedef enum pb_status {
     PB_E_DECODE,        /* compressed data does not decode to the declared size */
     PB_E_HASH,          /* decoded content does not match its SHA-256 */
     PB_E_NOMEM,         /* memory for decoding could not be had */
-    PB_E_ARGUMENT       /* caller error: wrong index or destination size */
+    PB_E_ARGUMENT,      /* caller error: wrong index or destination size */
+    PB_E_WRITE          /* the destination file could not be written (errno says why) */
 } pb_status;
 
 typedef struct pb_bundle {
@@ -93,6 +94,27 @@ pb_status pb_entry_check(const pb_bundle *bundle, uint32_t index);
 /* Decodes entry `index` into dst (exactly entry.size bytes) and verifies its SHA-256.
  * On any failure dst holds garbage that must not be used. */
 pb_status pb_entry_decode(const pb_bundle *bundle, uint32_t index, void *dst, uint64_t dst_size);
+
+/* Decoding with state kept between calls: a delta's reference is decoded once, however many
+ * destinations are tried. Zero-initialise, set `bundle`, and pb_decoder_release when done. */
+typedef struct pb_decoder {
+    const pb_bundle *bundle;
+    /* 1 when the bundle lies in a read-only file mapping (the runner's own image): the pages
+     * of stored bytes already decoded are dropped from memory as the decode goes. Never for
+     * bundles in anonymous memory, which dropping would zero. */
+    int release_input;
+    void *reference;
+    uint32_t reference_index;
+    uint64_t reference_size;
+} pb_decoder;
+
+/* pb_entry_decode into dst (entry.size bytes, its own window: no other copy is made), also
+ * written with pwrite to `fd` at the same offsets as it is produced when fd >= 0, and hashed
+ * on the way. PB_E_WRITE sets *write_errno. */
+pb_status pb_decode(pb_decoder *decoder, uint32_t index, void *dst, int fd, int *write_errno);
+
+/* Frees the decoded reference. */
+void pb_decoder_release(pb_decoder *decoder);
 
 /* Best entry whose every required feature is in `host` (features in the bundle's
  * architecture's model): highest level, then most declared features, then first in the

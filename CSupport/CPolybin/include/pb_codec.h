@@ -14,4 +14,25 @@ int pb_zstd_compress(const void *src, size_t size, const void *prefix, size_t pr
                      int level, int threads, void *dst, size_t cap, size_t *written,
                      char *error, size_t error_cap);
 
+/* One frame, as pb_zstd_compress writes it, fed to zstd in chunks so that `progress` hears
+ * how much of src is done. With workers > 1 (big inputs: zstd splits them into jobs of
+ * 16-64 MiB) zstd copies the input into its own buffers; `release_input` then drops the
+ * pages of src already taken (src must be a read-only file mapping, which faults them back
+ * on demand). Single-threaded, zstd reads src in place. */
+typedef struct pb_zstd_job {
+    const void *src;
+    size_t size;
+    const void *prefix;         /* the reference of a delta, or NULL */
+    size_t prefix_size;
+    int level;
+    int workers;
+    int release_input;
+    void *dst;
+    size_t cap;                 /* at least pb_zstd_bound(size) */
+    void (*progress)(void *context, uint64_t done);
+    void *context;
+} pb_zstd_job;
+
+int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error, size_t error_cap);
+
 #endif

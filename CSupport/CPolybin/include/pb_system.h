@@ -6,9 +6,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* copy_file_range(2) from in_fd at *in_offset to out_fd's current position. */
-ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t count);
+/* copy_file_range(2) from in_fd at *in_offset to out_fd at *out_offset; both advance. */
+ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, int64_t *out_offset, size_t count);
 
-/* posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL): inputs are read once, front to back. */
-int pb_advise_sequential(int fd);
+/* lseek(fd, offset, SEEK_DATA) and SEEK_HOLE: where data and holes of a sparse file lie. */
+int64_t pb_seek_data(int fd, int64_t offset);
+int64_t pb_seek_hole(int fd, int64_t offset);
 #endif

@@ -104,11 +104,16 @@ static int exec_fd(int fd, char *const argv[], char *const envp[]) {
     return ENOENT;
 }
 
-/* Sizes the file, rebuilds the entry and verifies it. A memfd is decoded into through a shared
- * mapping (no second copy). A file on disk is written with pwrite from a private buffer
- * instead: the page cache then holds it in large folios, which every later exec maps with
- * fewer page faults than the page-sized ones a shared mapping leaves behind (a warm cache
- * launch of a 5 MB build: 2.66 ms against 2.39 ms, tools/bench).
+/* One decoder for every strategy this launch tries: a delta's reference is decoded once
+ * even when the first strategy fails after decoding. Exec replaces it all. */
+static pb_decoder decoder;
+
+/* Sizes the file, rebuilds the entry into it and verifies it. A memfd is decoded into
+ * through a shared mapping (no second copy). A file on disk is decoded into a private buffer
+ * and written with pwrite as the decode goes: the page cache then holds it in large folios,
+ * which every later exec maps with fewer page faults than the page-sized ones a shared
+ * mapping leaves behind (a warm cache launch of a 5 MB build: 2.66 ms against 2.39 ms,
+ * tools/bench). Either way the process holds the build once, plus its reference.
  * Returns 0, or a pb_launch_result with the detail set. */
 static int fill(pb_launch *l, int fd, const char *what, int on_disk) {
     pb_entry e;
@@ -145,19 +150,15 @@ static int fill(pb_launch *l, int fd, const char *what, int on_disk) {
             return PB_LAUNCH_UNAVAILABLE;
         }
     }
-    pb_status status = pb_entry_decode(l->bundle, l->index, map, e.size);
-    int err = 0;
-    for (uint64_t done = 0; status == PB_OK && on_disk && done < e.size;) {
-        ssize_t n = pwrite(fd, (const char *)map + done, (size_t)(e.size - done), (off_t)done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            err = n < 0 ? errno : EIO;
-            break;
-        }
-        done += (uint64_t)n;
+    if (decoder.bundle != l->bundle) {
+        pb_decoder_release(&decoder);
+        decoder.bundle = l->bundle;
+        decoder.release_input = 1;  /* the payload is part of this executable's own image */
     }
+    int err = 0;
+    pb_status status = pb_decode(&decoder, l->index, map, on_disk ? fd : -1, &err);
     if (map) munmap(map, (size_t)e.size);
-    if (err) {
+    if (status == PB_E_WRITE) {
         say(l, "%s: write: %s", what, strerror(err));
         return PB_LAUNCH_UNAVAILABLE;
     }

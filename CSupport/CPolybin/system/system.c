@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, size_t count) {
-    loff_t offset = *in_offset;
-    ssize_t n = copy_file_range(in_fd, &offset, out_fd, NULL, count, 0);
-    *in_offset = offset;
+ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, int64_t *out_offset, size_t count) {
+    loff_t in = *in_offset, out = *out_offset;
+    ssize_t n = copy_file_range(in_fd, &in, out_fd, &out, count, 0);
+    *in_offset = in;
+    *out_offset = out;
     return n;
 }
 
-int pb_advise_sequential(int fd) { return posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); }
+int64_t pb_seek_data(int fd, int64_t offset) { return lseek(fd, offset, SEEK_DATA); }
+int64_t pb_seek_hole(int fd, int64_t offset) { return lseek(fd, offset, SEEK_HOLE); }

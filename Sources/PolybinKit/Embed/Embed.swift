@@ -61,26 +61,30 @@ public struct Embed {
         switch mode {
         case .object:
             try EmbedObject(compiler: compiler).build(
-                name: name, payload: ObjectEmitter(symbol: symbol, section: section).object(for: packed.bundle),
+                name: name, packed: packed, symbol: symbol,
                 lookup: source.source(mode: mode, rows: packed.rows, payload: Array("""
-                    /* The payload comes from the object polybin wrote beside this code. */
+                    /* The payload is a section polybin added to this code's object. */
                     extern const unsigned char \(symbol)[];
-                    extern const uint64_t \(symbol)_size;
+                    const uint64_t \(symbol)_size = \(packed.size)u;
                     """.utf8)),
                 output: output)
         case .c:
-            let payload = CEmitter(symbol: symbol, section: section).definitions(for: packed.bundle)
+            let payload = CEmitter(symbol: symbol, section: section).definitions(for: try packed.bytes())
             try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
         case .cEmbed, .cIncbin:
             guard let bundlePath else { preconditionFailure("c-embed and c-incbin always have a bundle path") }
             let reference = TextPath.relative(bundlePath, from: Self.directory(of: output))
             let sourceName = TextPath.lastComponent(output)
             let emitter = CEmitter(symbol: symbol, section: section)
+            let size = Int(packed.size)
             let payload = mode == .cEmbed
-                ? try emitter.embedDefinitions(file: reference, size: packed.bundle.count, sourceName: sourceName)
-                : emitter.incbinDefinitions(file: reference, size: packed.bundle.count, sourceName: sourceName)
+                ? try emitter.embedDefinitions(file: reference, size: size, sourceName: sourceName)
+                : emitter.incbinDefinitions(file: reference, size: size, sourceName: sourceName)
             // The bundle first: a source whose bundle failed to write would not build.
-            try Self.write(packed.bundle, to: bundlePath)
+            try Files.create(FilePath(bundlePath)) { fd in
+                try fd.resize(to: packed.size)
+                try packed.write(to: fd, at: 0)
+            }
             try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: Array(payload.utf8)), to: output)
         }
         if header != nil { try writeHeader() }
@@ -118,16 +122,13 @@ public struct Embed {
     }
 }
 
-/// `--mode object`: the payload object from ObjectEmitter joined with the compiled lookup code.
-///
-/// Measured at 256 MiB on this machine kind: writing the payload object directly and joining
-/// it with `cc -r` costs about a copy (1.0 s, 1× payload RSS) whichever compiler is used,
-/// while compiling an `.incbin` source costs 0.8 s with gcc's `as` but 3.5 s and 2× payload
-/// RSS with clang's integrated assembler, and needs the bundle on disk first.
+/// `--mode object`: the compiled lookup code with the payload added to its object as a
+/// section of its own (ObjectEmitter.adding), streamed from the inputs straight into the
+/// output: the payload is written once, and no `cc -r` or assembler copies it again.
 struct EmbedObject {
     var compiler: String?
 
-    func build(name: String, payload: [UInt8], lookup: [[UInt8]], output: String) throws {
+    func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: String) throws {
         let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
         let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
         defer { try? FileSystem.removeTree(dir) }
@@ -135,12 +136,15 @@ struct EmbedObject {
         // name, and it must not depend on where polybin ran.
         let source = "\(name)-lookup.c"
         try Files.write(parts: lookup, to: dir.appending(source))
-        try Files.write(payload, to: dir.appending("payload.o"))
-        // -fPIC: the one object links into position-independent executables and shared libraries alike.
+        // -fPIC: the one object links into position-independent executables and shared
+        // libraries alike; the payload is reached through the GOT and 64-bit data pointers.
         try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
-        let absolute = TextPath.absolute(output)
-        try Files.writeAtomically(absolute) { temp in
-            try Tool.run(cc, ["-r", "-nostdlib", "-o", temp, "lookup.o", "payload.o"], in: dir.description, what: "joining \(output)")
-        }
+        let compiled = try Files.read(dir.appending("lookup.o"))
+        let machine = ObjectEmitter.Machine.x86_64
+        // Large sections are named .l*: that is how linker scripts find them.
+        let section = (machine.largeSectionFlag == nil ? ".rodata" : ".lrodata") + ".polybin.\(name)"
+        let layout = try ObjectEmitter(symbol: symbol, section: section, machine: machine)
+            .adding(payloadSize: packed.size, to: compiled, named: "\(cc) -c \(source)")
+        try layout.write(to: FilePath(output)) { fd, offset in try packed.write(to: fd, at: offset) }
     }
 }

@@ -1,8 +1,11 @@
 import CPolybin
 import Dispatch
 
-/// Packs embedded files into a bundle of kind `files`, and describes where each file lies in
-/// it so generated code can find files without parsing the bundle at run time.
+/// Packs embedded files into a bundle of kind `files` without holding their bytes: the
+/// layout comes from names and sizes (files whose size another file shares are hashed first,
+/// so identical files are stored once), then `write` streams every file into its place in
+/// the output, hashing it on the second core while the kernel copies it, and writes the
+/// header and index, which need those hashes, last.
 public struct FilesPacker {
     /// zstd level for `--compress`; nil stores every file as it is.
     public var compressionLevel: Int32?
@@ -19,34 +22,76 @@ public struct FilesPacker {
         public var compressed: Bool
     }
 
-    public struct Packed {
-        public var bundle: [UInt8]
+    /// Where a blob's stored bytes come from.
+    enum Source: Sendable {
+        case file(FilePath, size: UInt64)
+        case bytes([UInt8])
+    }
+
+    public struct Packed: Sendable {
+        public let layout: BundleLayout
         /// Sorted by name, as in the bundle.
-        public var rows: [Row]
+        public let rows: [Row]
+        let sources: [Source]
+        /// Content hashes known before writing (index order); nil: learnt while writing.
+        let hashes: [[UInt8]?]
+
+        public var size: UInt64 { layout.size }
     }
 
     public func pack(_ files: [EmbedInputs.File]) throws -> Packed {
         if let level = compressionLevel, !(1...22).contains(level) {
             throw PolybinError("compression level \(level) is outside zstd's 1-22")
         }
-        let contents = try files.map { try Files.read($0.path) }
-        let hashes = contents.map { SHA256.digest($0) }
-        let stored = try compressionLevel.map { try compress(contents, level: $0) } ?? contents.map { _ in nil }
-
-        var writer = BundleWriter(kind: .files)
-        for (i, file) in files.enumerated() {
-            // A file zstd does not shrink stays raw, and so stays usable in place.
-            let frame = stored[i].flatMap { $0.count < contents[i].count ? $0 : nil }
-            writer.entries.append(BundleWriter.Entry(
-                name: file.name, codec: frame == nil ? .raw : .zstd, size: UInt64(contents[i].count),
-                sha256: hashes[i], stored: frame ?? contents[i]))
+        var inputs: [BundleLayout.Input] = []
+        var sources: [Source] = []
+        var known: [String: [UInt8]] = [:]
+        if let level = compressionLevel {
+            let contents = try files.map { try Files.read($0.path) }
+            let frames = try compress(contents, level: level)
+            for (i, file) in files.enumerated() {
+                let hash = SHA256.digest(contents[i])
+                // A file zstd does not shrink stays raw, and so stays usable in place.
+                let frame = frames[i].count < contents[i].count ? frames[i] : nil
+                let stored = frame ?? contents[i]
+                inputs.append(BundleLayout.Input(name: file.name, codec: frame == nil ? .raw : .zstd,
+                                                 size: UInt64(contents[i].count), storedSize: UInt64(stored.count),
+                                                 identity: hash + [frame == nil ? 0 : 1]))
+                sources.append(.bytes(stored))
+                known[file.name] = hash
+            }
+        } else {
+            let sizes = try files.map { try Files.size(of: FilePath($0.path)) }
+            var sharing: [UInt64: Int] = [:]
+            for size in sizes { sharing[size, default: 0] += 1 }
+            // Only files of a size some other file has can be duplicates: hash those first.
+            let candidates = files.indices.filter { sharing[sizes[$0]]! > 1 }
+            let results = ConcurrentResults<Result<[UInt8], Error>>(count: candidates.count)
+            DispatchQueue.concurrentPerform(iterations: candidates.count) { j in
+                let file = files[candidates[j]]
+                results[j] = Result { try Self.hash(FilePath(file.path), size: sizes[candidates[j]]) }
+            }
+            for (j, i) in candidates.enumerated() { known[files[i].name] = try results[j]!.get() }
+            for (i, file) in files.enumerated() {
+                inputs.append(BundleLayout.Input(name: file.name, codec: .raw, size: sizes[i], storedSize: sizes[i],
+                                                 identity: known[file.name]))
+                sources.append(.file(FilePath(file.path), size: sizes[i]))
+            }
         }
-        let bundle = try writer.serialize()
-        return Packed(bundle: bundle, rows: try Self.rows(of: bundle))
+        let layout = try BundleLayout(kind: .files, inputs: inputs)
+        let position = Dictionary(uniqueKeysWithValues: files.enumerated().map { ($1.name, $0) })
+        let rows = layout.entries.map { entry in
+            Row(name: entry.input.name, nameOffset: entry.nameOffset, storedOffset: entry.storedOffset,
+                storedSize: entry.input.storedSize, size: entry.input.size, compressed: entry.input.codec == .zstd)
+        }
+        return Packed(
+            layout: layout, rows: rows,
+            sources: layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] },
+            hashes: layout.entries.map { known[$0.input.name] })
     }
 
     /// Compresses the files in parallel, one zstd frame each (files are independent).
-    private func compress(_ contents: [[UInt8]], level: Int32) throws -> [[UInt8]?] {
+    private func compress(_ contents: [[UInt8]], level: Int32) throws -> [[UInt8]] {
         let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: contents.count)
         DispatchQueue.concurrentPerform(iterations: contents.count) { i in
             results[i] = Result { try Compression.zstd(contents[i], level: level) }
@@ -55,25 +100,128 @@ public struct FilesPacker {
         return try (0..<contents.count).map { try results[$0]!.get() }
     }
 
-    /// The layout as the C reader sees it: the one parser of the format decides the offsets.
-    static func rows(of bundle: [UInt8]) throws -> [Row] {
-        try bundle.withUnsafeBytes { raw in
-            var opened = pb_bundle()
-            let status = pb_bundle_open(&opened, raw.baseAddress, UInt64(raw.count))
-            guard status == PB_OK else {
-                throw PolybinError("packed bundle does not read back: \(String(cString: pb_status_message(status)))")
-            }
-            let base = UInt(bitPattern: raw.baseAddress)
-            return (0..<opened.count).map { i in
-                var entry = pb_entry()
-                pb_bundle_entry(&opened, i, &entry)
-                return Row(
-                    name: String(cString: entry.name),
-                    nameOffset: UInt64(UInt(bitPattern: entry.name) - base),
-                    storedOffset: UInt64(UInt(bitPattern: entry.stored) - base),
-                    storedSize: entry.stored_size, size: entry.size,
-                    compressed: entry.codec == UInt32(PB_CODEC_ZSTD.rawValue))
+    /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.
+    static func hash(_ path: FilePath, size: UInt64) throws -> [UInt8] {
+        let fd = try Files.openForReading(path)
+        defer { try? fd.close() }
+        return try hash(fd, size: size)
+    }
+
+    static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
+        let chunk = Int(min(max(size, 1), 1 << 20))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var ctx = pb_sha256_ctx()
+        pb_sha256_init(&ctx)
+        var at: UInt64 = 0
+        func zeros(to end: UInt64) {
+            if at < end { buffer.initializeMemory(as: UInt8.self, repeating: 0) }
+            while at < end {
+                let n = Int(min(UInt64(chunk), end - at))
+                pb_sha256_update(&ctx, buffer.baseAddress, n)
+                at += UInt64(n)
             }
         }
+        for region in fd.dataRegions(from: 0, count: size) {
+            zeros(to: region.lowerBound)
+            while at < region.upperBound {
+                let want = Int(min(UInt64(chunk), region.upperBound - at))
+                let got = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: at)
+                guard got == want else { throw PolybinError("\(fd.path): changed while being read (shrank)") }
+                pb_sha256_update(&ctx, buffer.baseAddress, got)
+                at += UInt64(got)
+            }
+        }
+        zeros(to: size)
+        var digest = [UInt8](repeating: 0, count: 32)
+        digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
+        return digest
+    }
+}
+
+extension FilesPacker.Packed {
+    /// Files at least this big are copied by the kernel while another thread hashes them;
+    /// smaller ones are read, hashed and written by one worker each, both cores at a time.
+    static let streamThreshold: UInt64 = 4 << 20
+
+    /// Writes the bundle into `fd` at `base`, which must read as zeros over the bundle's
+    /// size (a freshly truncated file): every input is read once and written once.
+    public func write(to fd: FileDescriptor, at base: UInt64) throws {
+        var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
+        let small = sources.indices.filter { blob in
+            if case .file(_, let size) = sources[blob] { return size < Self.streamThreshold }
+            return true
+        }
+        let results = ConcurrentResults<Result<[UInt8]?, Error>>(count: small.count)
+        DispatchQueue.concurrentPerform(iterations: small.count) { j in
+            let blob = small[j]
+            results[j] = Result { try writeSmall(blob, to: fd, at: base + layout.blobs[blob].offset) }
+        }
+        for (j, blob) in small.enumerated() { learnt[blob] = try results[j]!.get() }
+        for blob in sources.indices where learnt[blob] == nil {
+            guard case .file(let path, let size) = sources[blob] else { continue }
+            learnt[blob] = try writeLarge(path, size: size, to: fd, at: base + layout.blobs[blob].offset)
+        }
+        let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
+        try fd.write(meta, at: base)
+    }
+
+    /// The bundle in memory, for emitters that encode it (C string literals).
+    public func bytes() throws -> [UInt8] {
+        var learnt = [[UInt8]](repeating: [], count: layout.blobs.count)
+        var out = [UInt8](repeating: 0, count: Int(layout.size))
+        for (blob, source) in sources.enumerated() {
+            let offset = Int(layout.blobs[blob].offset)
+            switch source {
+            case .bytes(let stored):
+                out.replaceSubrange(offset..<offset + stored.count, with: stored)
+            case .file(let path, let size):
+                let content = try Files.read(path)
+                guard UInt64(content.count) == size else { throw PolybinError("\(path): changed while being read") }
+                out.replaceSubrange(offset..<offset + content.count, with: content)
+                learnt[blob] = SHA256.digest(content)
+            }
+        }
+        let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob] })
+        out.replaceSubrange(0..<meta.count, with: meta)
+        return out
+    }
+
+    /// One small blob: read whole, hashed, written at its place. Returns its hash.
+    private func writeSmall(_ blob: Int, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
+        switch sources[blob] {
+        case .bytes(let stored):
+            try fd.write(stored, at: offset)
+            return []
+        case .file(let path, let size):
+            let input = try Files.openForReading(path)
+            defer { try? input.close() }
+            var content = [UInt8](repeating: 0, count: Int(size))
+            let got = try content.withUnsafeMutableBytes { try input.read(into: $0, at: 0) }
+            guard got == content.count, try input.status().size == size else {
+                throw PolybinError("\(path): changed while being read")
+            }
+            try fd.write(content, at: offset)
+            return SHA256.digest(content)
+        }
+    }
+
+    /// One big file: the kernel copies it (holes stay holes) while this thread's twin hashes it.
+    private func writeLarge(_ path: FilePath, size: UInt64, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
+        let input = try Files.openForReading(path)
+        defer { try? input.close() }
+        guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+        let results = ConcurrentResults<Result<[UInt8], Error>>(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            if i == 0 {
+                results[0] = Result { try FilesPacker.hash(input, size: size) }
+            } else {
+                results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset); return [] }
+            }
+        }
+        _ = try results[1]!.get()
+        let digest = try results[0]!.get()
+        guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+        return digest
     }
 }

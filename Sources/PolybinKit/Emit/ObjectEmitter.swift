@@ -1,52 +1,52 @@
-/// Writes an ELF64 x86-64 relocatable object that holds a payload, with none of objcopy's
-/// traps: the payload sits in a read-only allocated `.rodata.*` section aligned to 64 bytes,
-/// start and size are ordinary section-relative symbols (no absolute symbol, so PIE links
-/// work with every linker), and `.note.GNU-stack` keeps the program's stack non-executable.
-/// Written directly, the object costs one copy of the payload and no external tool.
+/// Writes ELF64 relocatable objects that hold a payload, with none of objcopy's traps: the
+/// payload sits in a read-only allocated section aligned to 64 bytes, start and size are
+/// ordinary section-relative symbols (no absolute symbol, so PIE links work with every
+/// linker), and `.note.GNU-stack` keeps the program's stack non-executable.
+///
+/// The payload itself is never held: an emitter returns an `ObjectLayout` (the bytes before
+/// and after the payload, and where the payload goes) and the caller streams the payload
+/// into place, so an object costs one write of the payload and no external tool.
 public struct ObjectEmitter {
+    /// What differs between ELF machines for a data-only object.
+    public struct Machine: Sendable, Equatable {
+        public var elfMachine: UInt16
+        /// The section flag that puts a section outside the small code model's 2 GiB
+        /// (x86-64's SHF_X86_64_LARGE); nil where the architecture has none.
+        public var largeSectionFlag: UInt64?
+
+        public static let x86_64 = Machine(elfMachine: 62, largeSectionFlag: 0x1000_0000)
+    }
+
     /// The payload's symbol; `<symbol>_size` holds its size as a uint64_t.
     public var symbol: String
     public var section: String
+    public var machine: Machine
 
-    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin") {
+    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin", machine: Machine = .x86_64) {
         self.symbol = symbol
         self.section = section
+        self.machine = machine
     }
 
-    public func object(for payload: [UInt8]) -> [UInt8] {
-        let payloadAlign: UInt64 = 64
-        let sizeOffset = align(UInt64(payload.count), 8)
+    static let payloadAlign: UInt64 = 64
+
+    /// A standalone object defining `symbol` (the payload) and `symbol_size`.
+    public func layout(payloadSize: UInt64) -> ObjectLayout {
+        let sizeOffset = align(payloadSize, 8)
         let sectionSize = sizeOffset + 8
 
         var shstrtab: [UInt8] = [0]
-        func shName(_ s: String) -> UInt32 {
-            let offset = UInt32(shstrtab.count)
-            shstrtab.append(contentsOf: Array(s.utf8) + [0])
-            return offset
-        }
-        let nameRodata = shName(section), nameStack = shName(".note.GNU-stack")
-        let nameSymtab = shName(".symtab"), nameStrtab = shName(".strtab"), nameShstrtab = shName(".shstrtab")
+        let nameRodata = shstrtab.appendName(section), nameStack = shstrtab.appendName(".note.GNU-stack")
+        let nameSymtab = shstrtab.appendName(".symtab"), nameStrtab = shstrtab.appendName(".strtab")
+        let nameShstrtab = shstrtab.appendName(".shstrtab")
 
         var strtab: [UInt8] = [0]
-        func strName(_ s: String) -> UInt32 {
-            let offset = UInt32(strtab.count)
-            strtab.append(contentsOf: Array(s.utf8) + [0])
-            return offset
-        }
-        let startName = strName(symbol), sizeName = strName(symbol + "_size")
+        let startName = strtab.appendName(symbol), sizeName = strtab.appendName(symbol + "_size")
 
         // Symbols: null, then the two globals (STB_GLOBAL, STT_OBJECT) in section 1.
         var symtab = [UInt8](repeating: 0, count: 24)
-        func symbolEntry(_ name: UInt32, value: UInt64, size: UInt64) {
-            symtab.appendLE(name)
-            symtab.append(0x11)  // STB_GLOBAL << 4 | STT_OBJECT
-            symtab.append(0)     // STV_DEFAULT
-            symtab.appendLE(UInt16(1))
-            symtab.appendLE(value)
-            symtab.appendLE(size)
-        }
-        symbolEntry(startName, value: 0, size: UInt64(payload.count))
-        symbolEntry(sizeName, value: sizeOffset, size: 8)
+        symtab.appendSymbol(name: startName, section: 1, value: 0, size: payloadSize)
+        symtab.appendSymbol(name: sizeName, section: 1, value: sizeOffset, size: 8)
 
         let dataOffset: UInt64 = 64
         let symtabOffset = align(dataOffset + sectionSize, 8)
@@ -54,52 +54,206 @@ public struct ObjectEmitter {
         let shstrtabOffset = strtabOffset + UInt64(strtab.count)
         let sectionHeadersOffset = align(shstrtabOffset + UInt64(shstrtab.count), 8)
 
-        var out: [UInt8] = []
-        out.reserveCapacity(Int(sectionHeadersOffset) + 6 * 64)
-        out.append(contentsOf: [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8))
+        var head = elfHeader(machine: machine.elfMachine, sectionHeaders: sectionHeadersOffset, count: 6, names: 5)
+        precondition(UInt64(head.count) == dataOffset)
+        head.reserveCapacity(Int(dataOffset))
+
+        var tail: [UInt8] = []
+        tail.append(contentsOf: [UInt8](repeating: 0, count: Int(sizeOffset - payloadSize)))
+        tail.appendLE(payloadSize)
+        tail.append(contentsOf: [UInt8](repeating: 0, count: Int(symtabOffset - (dataOffset + sectionSize))))
+        tail.append(contentsOf: symtab)
+        tail.append(contentsOf: strtab)
+        tail.append(contentsOf: shstrtab)
+        tail.append(contentsOf: [UInt8](repeating: 0, count: Int(sectionHeadersOffset - (shstrtabOffset + UInt64(shstrtab.count)))))
+        tail.append(contentsOf: [UInt8](repeating: 0, count: 64))
+        tail.appendSectionHeader(name: nameRodata, type: 1, flags: 0x2, offset: dataOffset, size: sectionSize, align: Self.payloadAlign)
+        tail.appendSectionHeader(name: nameStack, type: 1, flags: 0, offset: dataOffset, size: 0, align: 1)
+        tail.appendSectionHeader(name: nameSymtab, type: 2, flags: 0, offset: symtabOffset, size: UInt64(symtab.count),
+                                 link: 4, info: 1, align: 8, entsize: 24)
+        tail.appendSectionHeader(name: nameStrtab, type: 3, flags: 0, offset: strtabOffset, size: UInt64(strtab.count), align: 1)
+        tail.appendSectionHeader(name: nameShstrtab, type: 3, flags: 0, offset: shstrtabOffset, size: UInt64(shstrtab.count), align: 1)
+        return ObjectLayout(head: head, payloadOffset: dataOffset, payloadSize: payloadSize, tail: tail)
+    }
+
+    /// The whole object for a payload held in memory.
+    public func object(for payload: [UInt8]) -> [UInt8] {
+        let layout = layout(payloadSize: UInt64(payload.count))
+        return layout.head + payload + layout.tail
+    }
+
+    /// `object` (a relocatable object a C compiler made, which references `symbol` as an
+    /// undefined global) with the payload added as a section of its own that defines
+    /// `symbol`. The compiled code is kept byte for byte; only its symbol turns defined.
+    /// Where the machine has large sections, the payload is one (`.lrodata.*`): linkers
+    /// place those after everything else, so a payload of any size leaves the program's
+    /// 32-bit PC-relative references in reach.
+    public func adding(payloadSize: UInt64, to object: [UInt8], named what: String) throws -> ObjectLayout {
+        let elf = try ELFObject(object, named: what)
+        guard elf.machine == machine.elfMachine else {
+            throw PolybinError("\(what): machine \(elf.machine), not \(machine.elfMachine)")
+        }
+        guard let symtab = elf.sections.first(where: { $0.type == 2 }) else { throw PolybinError("\(what): no symbol table") }
+        let strtab = elf.sections[Int(symtab.link)]
+        let newIndex = UInt16(elf.sections.count)
+        guard newIndex < 0xFF00 else { throw PolybinError("\(what): too many sections") }
+
+        var body = Array(object[0..<Int(elf.contentEnd)])
+        var defined = false
+        for i in 1..<Int(symtab.size / 24) {
+            let at = Int(symtab.offset) + i * 24
+            guard elf.string(strtab, at: body.le32(at)) == symbol else { continue }
+            guard body.le16(at + 6) == 0, body[at + 4] >> 4 == 1 else {
+                throw PolybinError("\(what): \(symbol) is already defined, or not global")
+            }
+            body[at + 4] = 0x11  // STB_GLOBAL << 4 | STT_OBJECT
+            body.putLE(newIndex, at: at + 6)
+            body.putLE(UInt64(0), at: at + 8)
+            body.putLE(payloadSize, at: at + 16)
+            defined = true
+        }
+        guard defined else { throw PolybinError("\(what): the compiled code does not reference \(symbol)") }
+
+        var names = Array(object[Int(elf.sectionNames.offset)..<Int(elf.sectionNames.offset + elf.sectionNames.size)])
+        let payloadName = names.appendName(section)
+        let namesOffset = align(UInt64(body.count), 8)
+        body.append(contentsOf: [UInt8](repeating: 0, count: Int(namesOffset) - body.count))
+        body.append(contentsOf: names)
+        // Page-aligned: the kernel can then share or clone whole blocks of the payload.
+        let payloadOffset = align(UInt64(body.count), 4096)
+        body.append(contentsOf: [UInt8](repeating: 0, count: Int(payloadOffset) - body.count))
+        let headersOffset = align(payloadOffset + payloadSize, 8)
+        body.putLE(headersOffset, at: 0x28)
+        body.putLE(newIndex + 1, at: 0x3C)
+
+        var tail = [UInt8](repeating: 0, count: Int(headersOffset - payloadOffset - payloadSize))
+        for (i, header) in elf.sectionHeaders.enumerated() {
+            var header = header
+            if i == elf.sectionNamesIndex {
+                header.putLE(namesOffset, at: 24)
+                header.putLE(UInt64(names.count), at: 32)
+            }
+            tail.append(contentsOf: header)
+        }
+        tail.appendSectionHeader(name: payloadName, type: 1, flags: 0x2 | (machine.largeSectionFlag ?? 0),
+                                 offset: payloadOffset, size: payloadSize, align: Self.payloadAlign)
+        return ObjectLayout(head: body, payloadOffset: payloadOffset, payloadSize: payloadSize, tail: tail)
+    }
+
+    func elfHeader(machine: UInt16, sectionHeaders: UInt64, count: UInt16, names: UInt16) -> [UInt8] {
+        var out: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
         out.appendLE(UInt16(1))    // ET_REL
-        out.appendLE(UInt16(62))   // EM_X86_64
+        out.appendLE(machine)
         out.appendLE(UInt32(1))    // EV_CURRENT
         out.appendLE(UInt64(0))    // entry
         out.appendLE(UInt64(0))    // phoff
-        out.appendLE(sectionHeadersOffset)
+        out.appendLE(sectionHeaders)
         out.appendLE(UInt32(0))    // flags
         out.appendLE(UInt16(64))   // ehsize
         out.appendLE(UInt16(0))    // phentsize
         out.appendLE(UInt16(0))    // phnum
         out.appendLE(UInt16(64))   // shentsize
-        out.appendLE(UInt16(6))    // shnum
-        out.appendLE(UInt16(5))    // shstrndx
-
-        out.append(contentsOf: payload)
-        out.append(contentsOf: [UInt8](repeating: 0, count: Int(sizeOffset) - payload.count))
-        out.appendLE(UInt64(payload.count))
-        out.append(contentsOf: [UInt8](repeating: 0, count: Int(symtabOffset) - out.count))
-        out.append(contentsOf: symtab)
-        out.append(contentsOf: strtab)
-        out.append(contentsOf: shstrtab)
-        out.append(contentsOf: [UInt8](repeating: 0, count: Int(sectionHeadersOffset) - out.count))
-
-        func sectionHeader(name: UInt32, type: UInt32, flags: UInt64, offset: UInt64, size: UInt64,
-                           link: UInt32 = 0, info: UInt32 = 0, align: UInt64, entsize: UInt64 = 0) {
-            out.appendLE(name)
-            out.appendLE(type)
-            out.appendLE(flags)
-            out.appendLE(UInt64(0))  // addr
-            out.appendLE(offset)
-            out.appendLE(size)
-            out.appendLE(link)
-            out.appendLE(info)
-            out.appendLE(align)
-            out.appendLE(entsize)
-        }
-        out.append(contentsOf: [UInt8](repeating: 0, count: 64))
-        sectionHeader(name: nameRodata, type: 1, flags: 0x2, offset: dataOffset, size: sectionSize, align: payloadAlign)
-        sectionHeader(name: nameStack, type: 1, flags: 0, offset: dataOffset, size: 0, align: 1)
-        sectionHeader(name: nameSymtab, type: 2, flags: 0, offset: symtabOffset, size: UInt64(symtab.count),
-                      link: 4, info: 1, align: 8, entsize: 24)
-        sectionHeader(name: nameStrtab, type: 3, flags: 0, offset: strtabOffset, size: UInt64(strtab.count), align: 1)
-        sectionHeader(name: nameShstrtab, type: 3, flags: 0, offset: shstrtabOffset, size: UInt64(shstrtab.count), align: 1)
+        out.appendLE(count)        // shnum
+        out.appendLE(names)        // shstrndx
         return out
+    }
+}
+
+/// An object file with a hole for the payload: `head` at 0, the payload at `payloadOffset`,
+/// `tail` right after it.
+public struct ObjectLayout: Sendable {
+    public let head: [UInt8]
+    public let payloadOffset: UInt64
+    public let payloadSize: UInt64
+    public let tail: [UInt8]
+
+    public var size: UInt64 { payloadOffset + payloadSize + UInt64(tail.count) }
+
+    /// Creates `path` atomically: head and tail written, the payload region zero and
+    /// sparse until `payload` fills it (it gets the file and the payload's offset).
+    public func write(to path: FilePath, payload: (FileDescriptor, UInt64) throws -> Void) throws {
+        try Files.create(path) { fd in
+            try fd.resize(to: size)
+            try fd.write(head, at: 0)
+            try fd.write(tail, at: payloadOffset + payloadSize)
+            try payload(fd, payloadOffset)
+        }
+    }
+}
+
+/// The parts of an ELF64 little-endian relocatable object that adding a section needs.
+struct ELFObject {
+    struct Section { var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32 }
+
+    let machine: UInt16
+    let sections: [Section]
+    let sectionHeaders: [[UInt8]]
+    let sectionNamesIndex: Int
+    var sectionNames: Section { sections[sectionNamesIndex] }
+    /// Where the contents end: the section header table, when it comes last, is rewritten.
+    let contentEnd: UInt64
+    private let bytes: [UInt8]
+
+    init(_ bytes: [UInt8], named what: String) throws {
+        self.bytes = bytes
+        let bad = PolybinError("\(what): not an ELF64 little-endian relocatable object")
+        guard bytes.count >= 64, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
+              bytes.le16(16) == 1, bytes.le16(0x3A) == 64 else { throw bad }
+        machine = bytes.le16(18)
+        let shoff = bytes.le64(0x28), count = Int(bytes.le16(0x3C)), names = Int(bytes.le16(0x3E))
+        guard count > 0, names < count, shoff <= UInt64(bytes.count), UInt64(bytes.count) - shoff >= UInt64(count * 64) else { throw bad }
+        var sections: [Section] = [], headers: [[UInt8]] = []
+        for i in 0..<count {
+            let at = Int(shoff) + i * 64
+            let section = Section(type: bytes.le32(at + 4), offset: bytes.le64(at + 24), size: bytes.le64(at + 32), link: bytes.le32(at + 40))
+            // SHT_NOBITS takes no room in the file.
+            guard section.type == 8 || (section.offset <= UInt64(bytes.count) && UInt64(bytes.count) - section.offset >= section.size),
+                  Int(section.link) < count else { throw bad }
+            sections.append(section)
+            headers.append(Array(bytes[at..<at + 64]))
+        }
+        self.sections = sections
+        sectionHeaders = headers
+        sectionNamesIndex = names
+        contentEnd = shoff + UInt64(count * 64) == UInt64(bytes.count) ? shoff : UInt64(bytes.count)
+    }
+
+    func string(_ table: Section, at offset: UInt32) -> String? {
+        guard UInt64(offset) < table.size else { return nil }
+        let start = Int(table.offset) + Int(offset), end = Int(table.offset + table.size)
+        guard let nul = bytes[start..<end].firstIndex(of: 0) else { return nil }
+        return String(decoding: bytes[start..<nul], as: UTF8.self)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a NUL-terminated name to a string table; returns its offset.
+    mutating func appendName(_ name: String) -> UInt32 {
+        let offset = UInt32(count)
+        append(contentsOf: Array(name.utf8) + [0])
+        return offset
+    }
+
+    mutating func appendSymbol(name: UInt32, section: UInt16, value: UInt64, size: UInt64) {
+        appendLE(name)
+        append(0x11)  // STB_GLOBAL << 4 | STT_OBJECT
+        append(0)     // STV_DEFAULT
+        appendLE(section)
+        appendLE(value)
+        appendLE(size)
+    }
+
+    mutating func appendSectionHeader(name: UInt32, type: UInt32, flags: UInt64, offset: UInt64, size: UInt64,
+                                      link: UInt32 = 0, info: UInt32 = 0, align: UInt64, entsize: UInt64 = 0) {
+        appendLE(name)
+        appendLE(type)
+        appendLE(flags)
+        appendLE(UInt64(0))  // addr
+        appendLE(offset)
+        appendLE(size)
+        appendLE(link)
+        appendLE(info)
+        appendLE(align)
+        appendLE(entsize)
     }
 }

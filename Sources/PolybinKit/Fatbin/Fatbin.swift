@@ -46,6 +46,8 @@ public enum Fatbin {
             public let reference: String?
             public let sha256: String
         }
+        /// The polybin that wrote this report (PolybinVersion.current).
+        public let polybin_version: String
         public let path: String
         public let kind: String
         public let arch: String?
@@ -58,7 +60,8 @@ public enum Fatbin {
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
         let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
         return Report(
-            path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files", arch: bundle.arch?.name, file_size: fileSize,
+            polybin_version: PolybinVersion.current, path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files",
+            arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(

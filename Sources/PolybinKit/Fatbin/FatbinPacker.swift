@@ -2,27 +2,53 @@ import CPolybin
 import Dispatch
 
 /// Packs the builds of a fatbin into one bundle: identical builds stored once, the reference
-/// build zstd-compressed, every other build a zstd delta against it.
+/// build zstd-compressed, every other build a zstd delta against it. Builds are mapped, not
+/// copied, and each is compressed once (docs/packing.md has the costs).
 public struct FatbinPacker {
     /// Which build the others are stored as deltas against.
     public enum Reference: Equatable, Sendable {
-        /// The smaller bundle of the two lowest-ranked builds as reference. The baseline is
-        /// the natural choice, but a build between the levels (v2) is often closer to all of
-        /// them: 0.7-4 % smaller on the benchmark corpus. Costs one packing per candidate.
+        /// The cheaper of the two lowest-ranked builds as reference, by an estimate at level 1
+        /// (every frame against each candidate), then packed once at the real level. The
+        /// baseline is the natural choice, but a build between the levels (v2) is often closer
+        /// to all of them: 0.7-4 % smaller on the benchmark corpus.
         case auto
         /// This flavor: a newer build as reference makes the cold start of that build (and
         /// of the CPUs that run it) a plain decode instead of reference-then-delta.
         case named(String)
     }
 
-    public var compressionLevel: Int32 = 19
+    /// The zstd level; nil follows the size of the builds (`defaultLevel(forBytes:)`).
+    public var compressionLevel: Int32? = nil
     public var reference: Reference = .auto
     /// Strategy order the runner uses unless POLYBIN_EXEC overrides it.
     public var execOrder: [ExecStrategy] = ExecStrategy.defaultOrder
+    /// Where the phases of a long pack are shown (`Progress.terminal`).
+    public var progress: Progress = .silent
 
     public init() {}
 
-    typealias Build = (flavor: Flavor, bytes: [UInt8], hash: [UInt8])
+    /// The default level for `bytes` of distinct builds: level 19 while it costs seconds,
+    /// lower where 19 would cost minutes for a few percent (docs/packing.md, measured).
+    public static func defaultLevel(forBytes bytes: UInt64) -> Int32 {
+        switch bytes {
+        case ..<(32 << 20): return 19
+        case ..<(256 << 20): return 12
+        case ..<(1 << 30): return 9
+        default: return 6
+        }
+    }
+
+    /// A lone frame at least this large is compressed by zstd's two workers. Several frames
+    /// run side by side instead, one thread each: zstd's workers split a frame into jobs whose
+    /// matches cannot reach far back, which cost 11 % of size at levels 3 and 9 on a 300 MB
+    /// build (docs/packing.md), while a single-threaded frame reads its input in place.
+    static let threadedFrameBytes = 32 << 20
+
+    struct Build {
+        let flavor: Flavor
+        let file: MappedFile
+        let hash: [UInt8]
+    }
 
     public func pack(_ flavors: [Flavor]) throws -> [UInt8] {
         guard !flavors.isEmpty else {
@@ -35,63 +61,84 @@ public struct FatbinPacker {
             }
             seen[flavor.name] = flavor.path
         }
-        guard (1...22).contains(compressionLevel) else {
-            throw PolybinError("compression level \(compressionLevel) is outside zstd's 1-22")
+        if let level = compressionLevel, !(1...22).contains(level) {
+            throw PolybinError("compression level \(level) is outside zstd's 1-22")
         }
         if case .named(let name) = reference, seen[name] == nil {
             throw PolybinError("--reference \(name): no flavor has that name (flavors: \(flavors.map(\.name).joined(separator: ", ")))")
         }
+        defer { progress.end() }
 
         // The architecture comes from the builds' ELF headers; feature lists are read in it.
         var arch: (Architecture, String)? = nil
-        let builds: [Build] = try flavors.map { flavor in
-            let bytes = try Files.read(flavor.path)
+        var resolved: [Flavor] = []
+        let files = try flavors.map { flavor in
+            let file = try MappedFile(flavor.path)
             let expected = flavor.spelledFeatures == nil ? flavor.features.arch : nil
-            let machine = try ELFCheck.requireExecutable(bytes, path: flavor.path, flavor: flavor.name, expected: expected)
+            let machine = try ELFCheck.requireExecutable(Array(file.bytes.prefix(64)), path: flavor.path, flavor: flavor.name, expected: expected)
             if let (first, firstPath) = arch, first != machine {
                 throw PolybinError("\(flavor.path): an \(machine.name) build, but \(firstPath) is \(first.name): a fatbin holds builds of one architecture")
             }
             arch = arch ?? (machine, flavor.path)
-            return (try flavor.resolved(for: machine), bytes, SHA256.digest(bytes))
+            resolved.append(try flavor.resolved(for: machine))
+            return file
         }
-        let candidates = referenceCandidates(builds)
+        progress.begin("hashing", total: UInt64(files.reduce(0) { $0 + $1.count }))
+        let builds = zip(resolved, files).map { flavor, file in Build(flavor: flavor, file: file, hash: hash(file)) }
 
-        var unique: [[UInt8]: [UInt8]] = [:]
-        for build in builds where unique[build.hash] == nil { unique[build.hash] = build.bytes }
+        var unique: [[UInt8]: MappedFile] = [:]
+        for build in builds where unique[build.hash] == nil { unique[build.hash] = build.file }
         let hashes = unique.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        let level = compressionLevel ?? Self.defaultLevel(forBytes: UInt64(unique.values.reduce(0) { $0 + $1.count }))
 
-        // Every (candidate, content) compression at once, spread over the cores.
-        let level = compressionLevel
-        let contents = hashes.map { unique[$0]! }
-        let jobs = candidates.flatMap { c in hashes.indices.map { (candidate: c, content: $0) } }
-        let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: jobs.count)
-        DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
-            let (candidate, i) = jobs[j]
-            let prefix = hashes[i] == candidate.hash ? [] : candidate.bytes
-            results[j] = Result { try Compression.zstd(contents[i], prefix: prefix, level: level) }
-                .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
-        }
+        let candidates = referenceCandidates(builds)
+        let chosen = candidates.count == 1 ? candidates[0] : try cheapest(candidates, hashes: hashes, unique: unique)
+        let jobs = hashes.map { Frame(content: unique[$0]!, prefix: $0 == chosen.hash ? nil : chosen.file) }
+        let stored = try compress(jobs, level: level, phase: "compressing")
 
-        var best: [UInt8]? = nil
-        for (c, candidate) in candidates.enumerated() {
-            var stored: [[UInt8]: [UInt8]] = [:]
-            for (i, hash) in hashes.enumerated() { stored[hash] = try results[c * hashes.count + i]!.get() }
-            var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
-            for build in builds {
-                let isReference = build.hash == candidate.hash
-                writer.entries.append(BundleWriter.Entry(
-                    name: build.flavor.name,
-                    codec: isReference ? .zstd : .delta,
-                    reference: isReference ? nil : candidate.flavor.name,
-                    size: UInt64(build.bytes.count),
-                    sha256: build.hash,
-                    features: build.flavor.features.bits,
-                    stored: stored[build.hash]!))
-            }
-            let bundle = try writer.serialize()
-            if best == nil || bundle.count < best!.count { best = bundle }
+        var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
+        for build in builds {
+            let isReference = build.hash == chosen.hash
+            writer.entries.append(BundleWriter.Entry(
+                name: build.flavor.name,
+                codec: isReference ? .zstd : .delta,
+                reference: isReference ? nil : chosen.flavor.name,
+                size: UInt64(build.file.count),
+                sha256: build.hash,
+                features: build.flavor.features.bits,
+                stored: stored[hashes.firstIndex(of: build.hash)!]))
         }
-        return best!
+        return try writer.serialize()
+    }
+
+    /// SHA-256 of a mapped build in slices, dropping each slice once hashed: hashing every
+    /// build first must not make them all resident at once.
+    func hash(_ file: MappedFile) -> [UInt8] {
+        var ctx = pb_sha256_ctx()
+        pb_sha256_init(&ctx)
+        let slice = 8 << 20
+        for start in stride(from: 0, to: file.count, by: slice) {
+            let end = min(file.count, start + slice)
+            pb_sha256_update(&ctx, file.bytes.baseAddress! + start, end - start)
+            file.release(start..<end)
+            progress.advance(by: UInt64(end - start))
+        }
+        var digest = [UInt8](repeating: 0, count: 32)
+        digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
+        return digest
+    }
+
+    /// The candidate whose bundle is smallest when every frame is compressed at level 1: the
+    /// order of sizes at level 1 is the order at the real level, for a fraction of the time.
+    /// Builds over 16 MiB are estimated from four 4 MiB slices each (`Frame.samples`).
+    func cheapest(_ candidates: [Build], hashes: [[UInt8]], unique: [[UInt8]: MappedFile]) throws -> Build {
+        let jobs = candidates.flatMap { c in
+            hashes.flatMap { Frame.samples(of: unique[$0]!, against: $0 == c.hash ? nil : c.file) }
+        }
+        let perCandidate = jobs.count / candidates.count
+        let sizes = try compress(jobs, level: 1, phase: "choosing the reference").map(\.count)
+        let totals = candidates.indices.map { c in sizes[c * perCandidate ..< (c + 1) * perCandidate].reduce(0, +) }
+        return candidates[totals.indices.min { totals[$0] < totals[$1] }!]
     }
 
     /// The named build, or the two lowest-ranked distinct builds (ties by name).
@@ -104,5 +151,56 @@ public struct FatbinPacker {
         var distinct: [Build] = []
         for build in ranked where !distinct.contains(where: { $0.hash == build.hash }) { distinct.append(build) }
         return Array(distinct.prefix(2))
+    }
+
+    /// One zstd frame to make: a whole build, or a delta against `prefix`, or a slice of one.
+    struct Frame: @unchecked Sendable {
+        let content: MappedFile
+        let prefix: MappedFile?
+        var range: Range<Int>
+        var prefixRange: Range<Int>
+
+        init(content: MappedFile, prefix: MappedFile?) {
+            self.content = content
+            self.prefix = prefix
+            range = 0..<content.count
+            prefixRange = 0..<(prefix?.count ?? 0)
+        }
+
+        static let sampleBytes = 4 << 20
+
+        /// The whole frame for a small build; for a big one, slices at 0, 1/4, 1/2 and 3/4 of
+        /// it, each against the same place of the prefix widened by a slice either side (level
+        /// builds keep their layout: code shifts, it does not move across the file).
+        static func samples(of content: MappedFile, against prefix: MappedFile?) -> [Frame] {
+            let whole = Frame(content: content, prefix: prefix)
+            guard content.count > 4 * sampleBytes else { return [whole] }
+            return (0..<4).map { quarter in
+                var frame = whole
+                let start = content.count / 4 * quarter
+                frame.range = start..<(start + sampleBytes)
+                if let prefix {
+                    let at = Int(Double(start) * Double(prefix.count) / Double(content.count))
+                    frame.prefixRange = max(0, at - sampleBytes)..<min(prefix.count, at + 2 * sampleBytes)
+                }
+                return frame
+            }
+        }
+    }
+
+    /// The frames side by side on the cores, largest first; a lone big frame on zstd's workers.
+    func compress(_ frames: [Frame], level: Int32, phase: String) throws -> [[UInt8]] {
+        let progress = self.progress
+        progress.begin(phase, total: UInt64(frames.reduce(0) { $0 + $1.range.count }))
+        let workers: Int32 = frames.count == 1 && frames[0].range.count >= Self.threadedFrameBytes ? 2 : 1
+        let order = frames.indices.sorted { frames[$0].range.count > frames[$1].range.count }
+        let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: frames.count)
+        DispatchQueue.concurrentPerform(iterations: order.count) { k in
+            let i = order[k]
+            results[i] = Result { try Compression.zstd(frames[i].content, frames[i].range, prefix: frames[i].prefix, frames[i].prefixRange,
+                                                  level: level, workers: workers, progress: progress) }
+                .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
+        }
+        return try frames.indices.map { try results[$0]!.get() }
     }
 }

@@ -10,8 +10,10 @@ public struct Linker {
         self.runnerArchive = runnerArchive
     }
 
-    /// The runner archive SwiftPM builds beside the polybin executable, or in the release
-    /// folder next to a debug build; POLYBIN_RUNNER names another.
+    /// The runner archive SwiftPM builds beside the polybin executable, in the release
+    /// folder next to a debug build, or in PREFIX/lib/polybin for an installed polybin
+    /// (`tools/install` writes PREFIX/bin/polybin and PREFIX/lib/polybin/);
+    /// POLYBIN_RUNNER names another.
     public static func defaultRunnerArchive() -> String {
         if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
         func directory(_ path: String) -> String {
@@ -21,7 +23,8 @@ public struct Linker {
         let own = (try? FileSystem.resolved("/proc/self/exe").description) ?? CommandLine.arguments[0]
         let exe = (try? FileSystem.resolved(FilePath(CommandLine.arguments[0])).description) ?? CommandLine.arguments[0]
         for dir in [directory(own), directory(exe)] {
-            for candidate in [dir + "/libPolybinRunner.a", directory(dir) + "/release/libPolybinRunner.a"] {
+            for candidate in [dir + "/libPolybinRunner.a", directory(dir) + "/release/libPolybinRunner.a",
+                              directory(dir) + "/lib/polybin/libPolybinRunner.a"] {
                 if FileSystem.exists(FilePath(candidate)) { return candidate }
             }
         }

@@ -70,6 +70,8 @@ public struct FileDescriptor: Sendable {
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws { try bytes.withUnsafeBytes { try write($0, at: offset) } }
+
     /// Writes all of `buffer` at `offset`, leaving the file position alone.
     public func write(_ buffer: UnsafeRawBufferPointer, at offset: UInt64) throws {
         var done = 0
@@ -80,26 +82,70 @@ public struct FileDescriptor: Sendable {
         }
     }
 
-    /// Copies `count` bytes from `source` at `offset` to this file's current position, in
-    /// the kernel (copy_file_range) when it can. Returns how many bytes the kernel copied;
-    /// fewer than `count` means the source ended early or the kernel declined (EXDEV,
-    /// ENOSYS, EINVAL on some file systems) and the caller copies the rest itself.
-    public func copy(from source: FileDescriptor, at offset: UInt64, count: UInt64) throws -> UInt64 {
-        var done: UInt64 = 0
-        var from = Int64(offset)
-        while done < count {
-            let chunk = Int(min(count - done, 1 << 30))
-            let n = retrying { pb_copy_file_range(source.rawValue, &from, rawValue, chunk) }
-            if n < 0 {
-                switch Glibc.errno {
-                case EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EPERM: return done
-                default: throw SystemError.last("copy_file_range", source.path)
+    /// The data regions of `count` bytes from `offset` (SEEK_DATA/SEEK_HOLE): a sparse
+    /// file's holes need not be read or written. A file system that cannot say gives one region.
+    public func dataRegions(from offset: UInt64, count: UInt64) -> [Range<UInt64>] {
+        let end = offset + count
+        var regions: [Range<UInt64>] = []
+        var at = offset
+        while at < end {
+            let data = pb_seek_data(rawValue, Int64(at))
+            if data < 0 { return Glibc.errno == ENXIO ? regions : [offset..<end] }
+            if UInt64(data) >= end { break }
+            let hole = pb_seek_hole(rawValue, data)
+            if hole < 0 { return [offset..<end] }
+            let stop = min(UInt64(hole), end)
+            regions.append(UInt64(data)..<stop)
+            at = stop
+        }
+        return regions
+    }
+
+    /// Copies `count` bytes of `source` from `sourceOffset` to this file at `offset`, in the
+    /// kernel (copy_file_range) where it can, else through a buffer. Holes of a sparse source
+    /// are skipped: the destination must read as zeros there already (freshly truncated).
+    /// A source shorter than `count` is an error naming it.
+    public func copy(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64) throws {
+        for region in source.dataRegions(from: sourceOffset, count: count) {
+            var from = Int64(region.lowerBound), to = Int64(offset + (region.lowerBound - sourceOffset))
+            var left = region.upperBound - region.lowerBound
+            var kernel = true
+            while left > 0 && kernel {
+                let n = retrying { pb_copy_file_range(source.rawValue, &from, rawValue, &to, Int(min(left, 1 << 30))) }
+                if n < 0 {
+                    switch Glibc.errno {
+                    case EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EPERM, ETXTBSY: kernel = false
+                    default: throw SystemError.last("copy_file_range", path)
+                    }
+                } else if n == 0 {
+                    throw PolybinError("\(source.path): changed while being read (shrank)")
+                } else {
+                    left -= UInt64(n)
                 }
             }
-            if n == 0 { break }
-            done += UInt64(n)
+            if left > 0 {
+                try copyThroughBuffer(from: source, at: UInt64(from), count: left, to: UInt64(to))
+            }
         }
-        return done
+    }
+
+    private func copyThroughBuffer(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64) throws {
+        let chunk = Int(min(count, 1 << 20))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var done: UInt64 = 0
+        while done < count {
+            let want = Int(min(UInt64(chunk), count - done))
+            let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: sourceOffset + done)
+            guard got == want else { throw PolybinError("\(source.path): changed while being read (shrank)") }
+            try write(UnsafeRawBufferPointer(rebasing: buffer[..<want]), at: offset + done)
+            done += UInt64(want)
+        }
+    }
+
+    /// Sets the file's size; new bytes read as zeros and take no space.
+    public func resize(to size: UInt64) throws {
+        guard ftruncate(rawValue, off_t(size)) == 0 else { throw SystemError.last("ftruncate", path) }
     }
 
     public func seek(to offset: UInt64) throws {

@@ -32,6 +32,13 @@ public enum Files {
         return fd
     }
 
+    /// The size of the regular file at `path`, with the messages `openForReading` gives.
+    public static func size(of path: FilePath) throws -> UInt64 {
+        let fd = try openForReading(path)
+        defer { try? fd.close() }
+        return try fd.status().size
+    }
+
     /// The temporary name beside `path` that an atomic write goes through.
     static func temporaryName(for path: FilePath) -> FilePath {
         var bytes = path.bytes

@@ -21,10 +21,11 @@ import Testing
         try embed(["--name", "assets", "--cc", compiler, "-o", object, tree.root.path])
 
         let sections = try mustRun("readelf", ["-SW", object]).out.split(separator: "\n")
-        let payload = try #require(sections.first { $0.contains(" .rodata.polybin.assets ") })
+        // A large section (flag l, SHF_X86_64_LARGE): placed past the program's own data.
+        let payload = try #require(sections.first { $0.contains(" .lrodata.polybin.assets ") })
         let fields = payload.split(separator: " ", omittingEmptySubsequences: true)
         let type = try #require(fields.firstIndex(of: "PROGBITS"))
-        #expect(fields[type + 5] == "A", "payload section flags: \(payload)")
+        #expect(fields[type + 5] == "Al", "payload section flags: \(payload)")
         #expect((Int(fields.last!) ?? 0) >= 16, "payload alignment: \(payload)")
         let stack = try #require(sections.first { $0.contains(" .note.GNU-stack ") })
         #expect(!stack.contains(" X "), "executable stack note: \(stack)")

@@ -213,6 +213,6 @@ import Testing
     @Test func anUnknownModeIsRefused() throws {
         let s = try Scratch(); defer { s.remove() }
         try s.file("site/index.html")
-        #expect(try s.refusal(["--mode", "xxd", "site"]) == "polybin: --mode xxd is not one of object, c, c-embed, c-incbin\n")
+        #expect(try s.refusal(["--mode", "xxd", "site"]) == "polybin: The value 'xxd' is invalid for '--mode <mode>'. Please provide one of 'object', 'c', 'c-embed' or 'c-incbin'. (see 'polybin embed --help')\n")
     }
 }

@@ -58,16 +58,34 @@ import Testing
         let input = try FileDescriptor.open(source, .readOnly)
         defer { try? input.close() }
         try Files.create(target) { fd in
-            try fd.write([9])
-            let copied = try fd.copy(from: input, at: 10, count: 50_000)
-            #expect(copied <= 50_000)
-            // Whatever the kernel declined, the caller copies itself; here the result must be whole.
-            if copied < 50_000 {
-                var rest = [UInt8](repeating: 0, count: Int(50_000 - copied))
-                _ = try rest.withUnsafeMutableBytes { try input.read(into: $0, at: 10 + copied) }
-                try fd.write(rest)
-            }
+            try fd.resize(to: 50_001)
+            try fd.write([9], at: 0)
+            try fd.copy(from: input, at: 10, count: 50_000, to: 1)
         }
         #expect(try Files.read(target) == [9] + bytes[10..<50_010])
+    }
+
+    @Test func copyOfASparseFileKeepsItsHolesAndItsBytes() throws {
+        let dir = try TestEnvironment.temporaryDirectory("polybin-system")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = FilePath(dir.path).appending("sparse"), target = FilePath(dir.path).appending("out")
+        let size: UInt64 = 64 << 20
+        try Files.create(source) { fd in
+            try fd.resize(to: size)
+            try fd.write([1, 2, 3], at: 0)
+            try fd.write([4, 5], at: 40 << 20)
+            try fd.write([6], at: size - 1)
+        }
+        let input = try FileDescriptor.open(source, .readOnly)
+        defer { try? input.close() }
+        try Files.create(target) { fd in
+            try fd.resize(to: size)
+            try fd.copy(from: input, at: 0, count: size, to: 0)
+        }
+        let copied = try Files.read(target)
+        #expect(copied.count == Int(size))
+        #expect(Array(copied[0..<3]) == [1, 2, 3] && Array(copied[(40 << 20)..<((40 << 20) + 2)]) == [4, 5] && copied.last == 6)
+        #expect(copied.filter { $0 != 0 }.count == 6)
+        #expect(try FileSystem.status(target).allocated < size / 2, "the copy filled the holes")
     }
 }

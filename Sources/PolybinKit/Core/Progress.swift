@@ -1,0 +1,112 @@
+import Dispatch
+import Glibc
+
+/// Progress of a long step on a terminal: one line on stderr, redrawn in place,
+/// `polybin: compressing  123.4 of 620.0 MB  41.2 MB/s  12 s left`. It appears only once a
+/// step has run for `delay` seconds, only when stderr is a terminal, and is erased when the
+/// step ends, so a quick step and any output into a pipe or file look as if it did not exist.
+/// Workers on any thread report with `advance`; drawing happens on a timer of its own.
+public final class Progress: @unchecked Sendable {
+    /// Never draws.
+    public static var silent: Progress { Progress(fd: -1) }
+
+    /// Draws on stderr when it is a terminal and `quiet` is false. POLYBIN_PROGRESS_DELAY
+    /// (seconds, default 1) is how long a step runs before the line appears.
+    public static func terminal(quiet: Bool) -> Progress {
+        guard !quiet, isatty(2) == 1 else { return .silent }
+        let delay = getenv("POLYBIN_PROGRESS_DELAY").flatMap { Double(String(cString: $0)) } ?? 1
+        return Progress(fd: 2, delay: delay)
+    }
+
+    private let fd: Int32
+    private let delay: Double
+    private let lock = DispatchQueue(label: "polybin.progress")
+    private var timer: DispatchSourceTimer?
+    private var phase = ""
+    private var done: UInt64 = 0
+    private var total: UInt64 = 0
+    private var phaseStart: UInt64 = 0
+    private var stepStart: UInt64 = 0
+    private var drawn = false
+
+    init(fd: Int32, delay: Double = 1) {
+        self.fd = fd
+        self.delay = delay
+    }
+
+    /// Starts (or moves on to) a phase of `total` bytes.
+    public func begin(_ phase: String, total: UInt64) {
+        guard fd >= 0 else { return }
+        lock.sync {
+            let now = Self.now()
+            if timer == nil {
+                stepStart = now
+                let timer = DispatchSource.makeTimerSource(queue: lock)
+                timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(200))
+                timer.setEventHandler { [unowned self] in self.draw() }
+                timer.resume()
+                self.timer = timer
+            }
+            self.phase = phase
+            self.total = total
+            done = 0
+            phaseStart = now
+        }
+    }
+
+    public func advance(by bytes: UInt64) {
+        guard fd >= 0 else { return }
+        lock.async { self.done = min(self.total, self.done + bytes) }
+    }
+
+    /// The step is over: erase the line.
+    public func end() {
+        guard fd >= 0 else { return }
+        lock.sync {
+            timer?.cancel()
+            timer = nil
+            if drawn { write("\r\u{1B}[K") }
+            drawn = false
+        }
+    }
+
+    deinit { timer?.cancel() }
+
+    private func draw() {
+        let now = Self.now()
+        guard Double(now - stepStart) / 1e9 >= delay else { return }
+        let seconds = Double(now - phaseStart) / 1e9
+        let rate = seconds > 0 ? Double(done) / seconds : 0
+        var line = "\r\u{1B}[Kpolybin: \(phase)  \(Self.megabytes(done)) of \(Self.megabytes(total)) MB"
+        if seconds >= 0.5 && done > 0 {
+            line += "  \(Self.megabytes(UInt64(rate))) MB/s"
+            if done < total { line += "  \(Self.duration(Double(total - done) / rate)) left" }
+        }
+        write(line)
+        drawn = true
+    }
+
+    private func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    static func megabytes(_ bytes: UInt64) -> String {
+        let tenths = (bytes + 50_000) / 100_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded(.up))
+        return s < 60 ? "\(s) s" : "\(s / 60) min \(s % 60) s"
+    }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import PolybinKit
+
+// Options with fixed choices are types, so --help lists the choices and the completion
+// scripts (`polybin --generate-completion-script bash|zsh|fish`) offer them.
+
+extension EmbedMode: ExpressibleByArgument {}
+
+/// `--exec cache,memfd,tmpfile`: an order of exec strategies (any non-empty subset).
+struct ExecOrder: CustomStringConvertible {
+    var strategies: [ExecStrategy]
+
+    static let standard = ExecOrder(strategies: ExecStrategy.defaultOrder)
+
+    static func parse(_ argument: String) throws -> ExecOrder {
+        ExecOrder(strategies: try ExecStrategy.parseOrder(argument))
+    }
+
+    /// Every order the runner accepts: each non-empty subset in each order (15 of them).
+    static var every: [String] {
+        func orders(_ rest: [ExecStrategy]) -> [[ExecStrategy]] {
+            rest.flatMap { first in [[first]] + orders(rest.filter { $0 != first }).map { [first] + $0 } }
+        }
+        return orders(ExecStrategy.defaultOrder).map { $0.map(\.rawValue).joined(separator: ",") }
+    }
+
+    var description: String { strategies.map(\.rawValue).joined(separator: ",") }
+}
+
+/// `--reference auto|FLAVOR`: which build the others are stored as deltas against.
+enum ReferenceChoice: ExpressibleByArgument, CustomStringConvertible {
+    case auto
+    case flavor(String)
+
+    init?(argument: String) {
+        guard !argument.isEmpty else { return nil }
+        self = argument == "auto" ? .auto : .flavor(argument)
+    }
+
+    /// Completion offers auto and the levels; any flavor name of the fatbin is accepted.
+    static var defaultCompletionKind: CompletionKind { .list(["auto"] + levelNames) }
+
+    var packerReference: FatbinPacker.Reference {
+        switch self {
+        case .auto: .auto
+        case .flavor(let name): .named(name)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .auto: "auto"
+        case .flavor(let name): name
+        }
+    }
+}
+
+/// Every architecture's levels, as `--flavor LEVEL=PATH` and `--reference` spell them.
+let levelNames = Architecture.allCases.flatMap { arch in (1...4).map { Level.name($0, arch: arch) } }

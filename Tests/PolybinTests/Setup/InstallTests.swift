@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+/// `tools/install PREFIX` (README, "Install"): an installed polybin, moved elsewhere with its
+/// prefix, builds a fatbin and an embed, by itself and through the installed polybin.mk, from
+/// a directory outside the checkout with no polybin on PATH.
+@Suite struct InstallTests {
+    static let installed = [
+        "bin/polybin", "lib/polybin/libPolybinRunner.a", "share/polybin/polybin.mk",
+        "share/bash-completion/completions/polybin", "share/zsh/site-functions/_polybin",
+        "share/fish/vendor_completions.d/polybin.fish",
+    ]
+
+    @Test func anInstalledPolybinWorksOutsideTheCheckoutAndUninstalls() throws {
+        let dir = try TestEnvironment.temporaryDirectory("polybin-install")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manager = FileManager.default
+        let scratch = URL(fileURLWithPath: TestEnvironment.polybin).deletingLastPathComponent().deletingLastPathComponent().path
+        let install = TestEnvironment.root.appendingPathComponent("tools/install").path
+
+        let first = dir.appendingPathComponent("first")
+        let installing = try run(install, ["--scratch-path", scratch, first.path])
+        #expect(installing.status == 0, "tools/install: \(installing.err)")
+        for path in Self.installed {
+            #expect(manager.fileExists(atPath: first.appendingPathComponent(path).path), "\(path) was not installed")
+        }
+
+        // Relative to itself: the prefix still works after it moved.
+        let prefix = dir.appendingPathComponent("moved")
+        try manager.moveItem(at: first, to: prefix)
+        let polybin = prefix.appendingPathComponent("bin/polybin").path
+        let work = dir.appendingPathComponent("work")
+        try manager.createDirectory(at: work, withIntermediateDirectories: true)
+        // No polybin on PATH, no runner named: only what the prefix holds.
+        let environment: [String: String?] = ["PATH": "/usr/bin:/bin", "POLYBIN_RUNNER": nil, "POLYBIN": nil,
+                                              "POLYBIN_CACHE_DIR": dir.appendingPathComponent("cache").path]
+        let level = try loaderLevel()
+
+        let demo = try DemoFixture.get()
+        let fatbin = work.appendingPathComponent("demo").path
+        let build = try run(polybin, ["build", "-o", fatbin] + DemoFixture.levels.flatMap { ["--flavor", "\($0)=\(demo.builds[$0]!)"] },
+                            environment: environment, cwd: work)
+        #expect(build.status == 0, "installed polybin build: \(build.err)")
+        #expect(try run(fatbin, ["--level"], environment: environment).out == "\(level)\n")
+
+        let web = work.appendingPathComponent("web")
+        try manager.createDirectory(at: web, withIntermediateDirectories: true)
+        try Data("<p>installed</p>\n".utf8).write(to: web.appendingPathComponent("index.html"))
+        try Data("""
+            #include <stdio.h>
+            #include "assets.h"
+            int main(void) { const polybin_file *f = assets_find("index.html"); return f ? (int)fwrite(f->data, 1, f->size, stdout) != (int)f->size : 2; }
+            """.utf8).write(to: work.appendingPathComponent("show.c"))
+        let embed = try shell("'\(polybin)' embed --name assets -o assets.o --header assets.h web && cc -I. -o show show.c assets.o",
+                              cwd: work, environment: environment)
+        #expect(embed.status == 0, "installed polybin embed: \(embed.err)")
+        #expect(try run(work.appendingPathComponent("show").path).out == "<p>installed</p>\n")
+
+        // The installed polybin.mk finds the polybin and runner installed beside it.
+        let project = work.appendingPathComponent("make")
+        try manager.createDirectory(at: project, withIntermediateDirectories: true)
+        for source in ["main.c", "kernel.c", "kernel.h", "level.c", "level.h"] {
+            try manager.copyItem(at: TestEnvironment.root.appendingPathComponent("Examples/fatbin-demo/\(source)"),
+                                 to: project.appendingPathComponent(source))
+        }
+        try Data("""
+            POLYBIN_PROGRAM := demo
+            POLYBIN_SOURCES := main.c kernel.c level.c
+            POLYBIN_LEVELS  := x86-64 x86-64-v2
+            POLYBIN_CFLAGS  := -O2
+            include \(prefix.path)/share/polybin/polybin.mk
+
+            """.utf8).write(to: project.appendingPathComponent("Makefile"))
+        let make = try run("make", ["-C", project.path], environment: environment)
+        #expect(make.status == 0, "make with the installed polybin.mk: \(make.err)")
+        #expect(make.out.contains("\(polybin) link"), "polybin.mk did not use the installed polybin:\n\(make.out)")
+        let expected = level == "x86-64" ? "x86-64" : "x86-64-v2"
+        #expect(try run(project.appendingPathComponent("build/demo").path, ["--level"], environment: environment).out == "\(expected)\n")
+
+        let removing = try run(install, ["--uninstall", prefix.path])
+        #expect(removing.status == 0, "tools/install --uninstall: \(removing.err)")
+        for path in Self.installed {
+            #expect(!manager.fileExists(atPath: prefix.appendingPathComponent(path).path), "\(path) was not removed")
+        }
+    }
+}
