@@ -67,12 +67,16 @@
 #                          PREFIX/bin/polybin; else polybin on PATH, else
 #                          .build/release/polybin of the checkout this file belongs to,
 #                          which tools/bootstrap builds)
+#   POLYBIN_ARCH           x86-64 (default) or aarch64: aarch64 cross-builds the Arm levels
+#                          with aarch64-linux-gnu-gcc and links the aarch64 runner
 #   POLYBIN_RUNNER         the runner archive (the one polybin finds: libPolybinRunner.a
-#                          beside it, or PREFIX/lib/polybin/ for an installed polybin)
-#   POLYBIN_LEVELS         levels to build (x86-64 x86-64-v2 x86-64-v3 x86-64-v4)
+#                          beside it, or PREFIX/lib/polybin/ for an installed polybin;
+#                          libPolybinRunner-aarch64.a for aarch64)
+#   POLYBIN_LEVELS         levels to build (x86-64 x86-64-v2 x86-64-v3 x86-64-v4; for
+#                          aarch64 armv8-a armv8.2-a+dotprod+fp16 armv8.4-a+sve armv9-a+sve2)
 #   POLYBIN_BUILDDIR       where everything is written (build)
-#   POLYBIN_CC             C compiler ($(CC))
-#   POLYBIN_CXX            C++ compiler ($(CXX))
+#   POLYBIN_CC             C compiler ($(CC); aarch64-linux-gnu-gcc for aarch64)
+#   POLYBIN_CXX            C++ compiler ($(CXX); aarch64-linux-gnu-g++ for aarch64)
 #   POLYBIN_CPPFLAGS, POLYBIN_CFLAGS, POLYBIN_CXXFLAGS, POLYBIN_LDFLAGS, POLYBIN_LDLIBS
 #                          as CPPFLAGS, CFLAGS, CXXFLAGS, LDFLAGS and LDLIBS, for every level
 #   POLYBIN_ZSTD_LEVEL     zstd level of the packed builds (19)
@@ -95,11 +99,23 @@ polybin_installed := $(if $(filter %/share/polybin,$(polybin_mk_dir)),$(wildcard
 ifeq ($(origin POLYBIN),undefined)
 POLYBIN := $(or $(abspath $(polybin_installed)),$(shell command -v polybin 2>/dev/null),$(polybin_checkout)/.build/release/polybin)
 endif
-POLYBIN_RUNNER     ?=
-POLYBIN_LEVELS     ?= x86-64 x86-64-v2 x86-64-v3 x86-64-v4
-POLYBIN_BUILDDIR   ?= build
+POLYBIN_ARCH       ?= x86-64
+ifeq ($(POLYBIN_ARCH),aarch64)
+polybin_known_levels := armv8-a armv8.2-a+dotprod+fp16 armv8.4-a+sve armv9-a+sve2
+polybin_runner_name  := libPolybinRunner-aarch64.a
+POLYBIN_CC         ?= aarch64-linux-gnu-gcc
+POLYBIN_CXX        ?= aarch64-linux-gnu-g++
+else ifeq ($(POLYBIN_ARCH),x86-64)
+polybin_known_levels := x86-64 x86-64-v2 x86-64-v3 x86-64-v4
+polybin_runner_name  := libPolybinRunner.a
 POLYBIN_CC         ?= $(CC)
 POLYBIN_CXX        ?= $(CXX)
+else
+$(error polybin.mk: POLYBIN_ARCH=$(POLYBIN_ARCH): use x86-64 or aarch64)
+endif
+POLYBIN_RUNNER     ?=
+POLYBIN_LEVELS     ?= $(polybin_known_levels)
+POLYBIN_BUILDDIR   ?= build
 POLYBIN_CPPFLAGS   ?=
 POLYBIN_CFLAGS     ?=
 POLYBIN_CXXFLAGS   ?=
@@ -124,8 +140,8 @@ endif
 ifeq ($(strip $(POLYBIN_BUILDDIR)),)
 $(error polybin.mk: POLYBIN_BUILDDIR is empty; name a directory, e.g. build)
 endif
-ifneq ($(filter-out x86-64 x86-64-v2 x86-64-v3 x86-64-v4,$(POLYBIN_LEVELS)),)
-$(error polybin.mk: POLYBIN_LEVELS: unknown level $(firstword $(filter-out x86-64 x86-64-v2 x86-64-v3 x86-64-v4,$(POLYBIN_LEVELS))) (use x86-64, x86-64-v2, x86-64-v3, x86-64-v4))
+ifneq ($(filter-out $(polybin_known_levels),$(POLYBIN_LEVELS)),)
+$(error polybin.mk: POLYBIN_LEVELS: unknown $(POLYBIN_ARCH) level $(firstword $(filter-out $(polybin_known_levels),$(POLYBIN_LEVELS))) (use $(polybin_known_levels)))
 endif
 ifneq ($(filter-out %.c %.cc %.cpp %.cxx,$(POLYBIN_SOURCES)),)
 $(error polybin.mk: POLYBIN_SOURCES: $(firstword $(filter-out %.c %.cc %.cpp %.cxx,$(POLYBIN_SOURCES))) is not a .c, .cc, .cpp or .cxx file)
@@ -135,7 +151,7 @@ polybin_fatbin  := $(POLYBIN_BUILDDIR)/$(POLYBIN_PROGRAM)
 polybin_bundle  := $(polybin_fatbin).bundle
 polybin_payload := $(polybin_fatbin).payload.o
 polybin_record_of_pack := $(polybin_fatbin).pack-flags
-polybin_runner_archive := $(or $(POLYBIN_RUNNER),$(firstword $(wildcard $(dir $(POLYBIN))libPolybinRunner.a $(dir $(POLYBIN))../lib/polybin/libPolybinRunner.a)),$(dir $(POLYBIN))libPolybinRunner.a)
+polybin_runner_archive := $(or $(POLYBIN_RUNNER),$(firstword $(wildcard $(dir $(POLYBIN))$(polybin_runner_name) $(dir $(POLYBIN))../lib/polybin/$(polybin_runner_name))),$(dir $(POLYBIN))$(polybin_runner_name))
 
 polybin-all: $(polybin_fatbin)
 .PHONY: polybin-all polybin-clean polybin-force

@@ -53,6 +53,15 @@ public func runnerMain(
         }
         fail(RunnerExit.corruptPayload, message)
     }
+    // Feature bits mean different things per architecture: another one's builds never run here.
+    if bundle.arch != pb_host_arch() {
+        var message = Text()
+        message.add("no usable flavor: the builds are ")
+        if let name = pb_arch_name(bundle.arch) { message.add(name) }
+        message.add(" and this runner is ")
+        if let name = pb_arch_name(pb_host_arch()) { message.add(name) }
+        fail(RunnerExit.noUsableFlavor, message)
+    }
 
     let host = pb_cpu_features()
     if let explain = CText.environment("POLYBIN_EXPLAIN"), explain.equals("1") {
@@ -63,7 +72,7 @@ public func runnerMain(
     }
     let chosen = choose(&bundle, host: host)
 
-    let order = execOrder(bundle.exec_order)
+    let order = execOrder(bundle)
     if let log = CText.environment("POLYBIN_LOG"), log.equals("1") {
         var line = Text()
         line.add("polybin: cpu ")

@@ -24,16 +24,12 @@ struct ExecOrder {
 
 /// POLYBIN_EXEC=cache,memfd,tmpfile (any subset, any order) overrides the order packed
 /// into the fatbin (`polybin build --exec`).
-func execOrder(_ packed: UInt32) -> ExecOrder {
+func execOrder(_ bundle: pb_bundle) -> ExecOrder {
     var order = ExecOrder()
     guard let spec = CText.environment("POLYBIN_EXEC") else {
-        var rest = packed
-        while rest & 0xF != 0 {
-            let s = rest & 0xF
-            if s <= UInt32(PB_STRATEGY_TMPFILE.rawValue) && !order.strategies.contains(s) { order.strategies.append(s) }
-            rest >>= 4
-        }
-        if order.strategies.isEmpty { order.strategies = [1, 2, 3] }
+        // Decoded and validated by the C reader (pb_bundle_open).
+        let s = bundle.exec_strategies
+        for code in [s.0, s.1, s.2].prefix(Int(bundle.exec_count)) { order.strategies.append(UInt32(code)) }
         return order
     }
     var start = 0

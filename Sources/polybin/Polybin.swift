@@ -65,14 +65,14 @@ struct Build: ParsableCommand {
     @OptionGroup var flavorOptions: FlavorOptions
     @OptionGroup var progressOptions: ProgressOptions
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
-    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
-    @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
+    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin, libPolybinRunner-aarch64.a for aarch64 builds).") var runner: String?
+    @Option(help: "The C compiler driver used to link (default: $CC or cc; aarch64-linux-gnu-gcc for aarch64 builds).") var cc: String?
 
     func run() throws {
         try perform {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
-            let linker = Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive())
+            let linker = Linker(compiler: cc, runnerArchive: runner)
             try Fatbin.build(flavors: flavors, packer: packer, linker: linker, output: output)
         }
     }
@@ -101,10 +101,13 @@ struct Object: ParsableCommand {
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
+    @Option(help: "The object's architecture, x86-64 or aarch64 (default: a fatbin's own, else this machine's).") var target: String?
 
     func run() throws {
         try perform {
-            try Files.write(ObjectEmitter(symbol: symbol, section: section).object(for: Files.read(bundle)), to: output)
+            let bytes = try Files.read(bundle)
+            let arch = try Architecture.target(target, for: bytes, path: bundle)
+            try Files.write(ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).object(for: bytes), to: output)
         }
     }
 }
@@ -114,6 +117,7 @@ struct GenerateC: ParsableCommand {
 
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
+    @Option(help: "The architecture the C is compiled for, x86-64 or aarch64: the C is the same for both; a fatbin of another architecture is refused.") var target: String?
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
 
@@ -131,13 +135,13 @@ struct Link: ParsableCommand {
 
     @Argument(help: "The payload object (from `polybin object`, or a compiled `generate-c` file).") var payload: String
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
-    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin).") var runner: String?
-    @Option(help: "The C compiler driver used to link (default: $CC or cc).") var cc: String?
+    @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin, libPolybinRunner-aarch64.a for aarch64 builds).") var runner: String?
+    @Option(help: "The C compiler driver used to link (default: $CC or cc; aarch64-linux-gnu-gcc for aarch64 builds).") var cc: String?
 
     func run() throws {
         try perform {
             guard FileSystem.exists(FilePath(payload)) else { throw PolybinError("\(payload): no such file") }
-            try Linker(compiler: cc, runnerArchive: runner ?? Linker.defaultRunnerArchive()).link(payloadObject: payload, output: output)
+            try Linker(compiler: cc, runnerArchive: runner).link(payloadObject: payload, output: output)
         }
     }
 }

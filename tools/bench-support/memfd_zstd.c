@@ -6,8 +6,8 @@
  *
  * --patch-from decodes REF.zst into a private buffer first and uses it as the prefix of
  * BUILD.zst (a `zstd --patch-from` delta), as the runner does for a delta flavor.
- * --tmpfile writes into an unlinked file in DIR instead of a memfd, then executes it through
- * a read-only fd (a file still open for writing cannot be executed: ETXTBSY).
+ * --tmpfile streams into a file in DIR instead of a memfd, then executes it through a
+ * read-only fd after unlinking it (a file still open for writing cannot be executed: ETXTBSY).
  * The build sees argv[0] = BUILD.zst. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -93,19 +93,29 @@ int main(int argc, char **argv) {
         fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC | MFD_EXEC);
         if (fd < 0) fd = (int)syscall(SYS_memfd_create, "build", MFD_CLOEXEC);
     }
-    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) return perror(tmpdir ? path : "memfd"), 127;
+    if (fd < 0 || (!tmpdir && ftruncate(fd, (off_t)size) != 0)) return perror(tmpdir ? path : "memfd"), 127;
     if (tmpdir) {
-        /* The on-disk strategy writes with pwrite from a private buffer (large folios exec
-         * faster than pages filled through a shared mapping). */
-        void *buffer = malloc(size ? size : 1);
-        if (!buffer) return perror("malloc"), 127;
-        decode(dctx, buffer, size, src, src_size, prefix, prefix_size);
-        for (size_t done = 0; done < size;) {
-            ssize_t n = pwrite(fd, (char *)buffer + done, size - done, (off_t)done);
-            if (n <= 0) return perror("pwrite"), 127;
-            done += (size_t)n;
+        /* Streamed through a small buffer with write(): one copy of nothing, the least a
+         * file destination can cost (a file filled through a shared mapping execs slower). */
+        if (prefix) ZSTD_DCtx_refPrefix(dctx, prefix, prefix_size);
+        static char chunk[4 << 20];
+        ZSTD_inBuffer in = {src, src_size, 0};
+        size_t done = 0, left = 1;
+        while (left != 0) {
+            ZSTD_outBuffer out = {chunk, sizeof chunk, 0};
+            left = ZSTD_decompressStream(dctx, &out, &in);
+            if (ZSTD_isError(left) || (left != 0 && in.pos == in.size && out.pos == 0)) {
+                fprintf(stderr, "zstd: bad frame\n");
+                return 127;
+            }
+            for (size_t w = 0; w < out.pos;) {
+                ssize_t n = write(fd, chunk + w, out.pos - w);
+                if (n <= 0) return perror("write"), 127;
+                w += (size_t)n;
+            }
+            done += out.pos;
         }
-        free(buffer);
+        if (done != size) return fprintf(stderr, "zstd: short frame\n"), 127;
         close(fd);
         fd = open(path, O_RDONLY | O_CLOEXEC);
         unlink(path);

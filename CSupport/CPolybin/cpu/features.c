@@ -93,14 +93,15 @@ static const model aarch64 = {
     .aliases = aarch64_aliases, .alias_count = sizeof aarch64_aliases / sizeof aarch64_aliases[0],
     /* GCC's -march definitions, restricted to what Linux reports in a HWCAP (docs/format.md):
      * armv8.1-a adds crc, lse, rdma; armv8.2-a nothing optional; armv8.3-a pauth, rcpc,
-     * jscvt, fcma; armv8.4-a flagm, fp16fml, dotprod; armv8.5-a sb, ssbs, frintts (predres
-     * has no HWCAP); armv9-a sve, sve2. +sve implies fp16. */
+     * jscvt, fcma; armv8.4-a flagm, fp16fml, dotprod; armv8.5-a sb, frintts (ssbs and
+     * predres are system-register controls no compiler emits for user code, and predres has
+     * no HWCAP); armv9-a sve, sve2. +sve implies fp16. */
     .level_adds = {
         0, 0,
         B(PB_A_CRC) | B(PB_A_LSE) | B(PB_A_RDMA) | B(PB_A_DOTPROD) | B(PB_A_FP16),
         B(PB_A_PAUTH) | B(PB_A_RCPC) | B(PB_A_JSCVT) | B(PB_A_FCMA) | B(PB_A_FLAGM) |
             B(PB_A_FP16FML) | B(PB_A_SVE),
-        B(PB_A_SB) | B(PB_A_SSBS) | B(PB_A_FRINTTS) | B(PB_A_SVE2),
+        B(PB_A_SB) | B(PB_A_FRINTTS) | B(PB_A_SVE2),
     },
     .level_names = {NULL, "armv8-a", "armv8.2-a+dotprod+fp16", "armv8.4-a+sve", "armv9-a+sve2"},
     .baseline_alias = NULL,
@@ -113,6 +114,8 @@ static const model *model_of(unsigned arch) {
     }
     return NULL;
 }
+
+unsigned pb_host_arch(void) { return PB_ARCH_HOST; }
 
 const char *pb_arch_name(unsigned arch) {
     switch (arch) {

@@ -51,6 +51,10 @@ typedef struct pb_bundle {
     uint32_t arch;              /* enum pb_arch: the builds' architecture (fatbins); PB_ARCH_NONE for files */
     uint32_t count;
     uint32_t exec_order;
+    /* exec_order decoded and validated: exec_count strategies (enum pb_strategy), in order.
+     * A fatbin whose field is 0 gets the default order; files bundles have none. */
+    uint32_t exec_count;
+    uint8_t exec_strategies[3];
     const uint8_t *index;
     const uint8_t *names;
     uint64_t names_size;

@@ -56,6 +56,9 @@ enum pb_aarch64_feature_bit {
 /* Highest level each model knows (x86-64-v4, armv9-a+sve2). Level 1 is the baseline. */
 #define PB_LEVEL_MAX 4
 
+/* PB_ARCH_HOST, for Swift (which does not import the macro). */
+unsigned pb_host_arch(void);
+
 /* "x86-64", "aarch64"; NULL for an architecture without a model. */
 const char *pb_arch_name(unsigned arch);
 

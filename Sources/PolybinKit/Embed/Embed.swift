@@ -26,8 +26,11 @@ public struct Embed {
     /// Where c-embed and c-incbin put the bundle (default: the output with `.bundle` for `.c`).
     public var bundleFile: String?
     public var compressionLevel: Int32?
-    /// The C compiler of `--mode object` (default: $CC or cc).
+    /// The C compiler of `--mode object` (default: $CC or cc; aarch64-linux-gnu-gcc for an
+    /// aarch64 target on another machine).
     public var compiler: String?
+    /// The architecture of `--mode object`'s object (the C modes are the same for every one).
+    public var target: Architecture = .host
 
     public init(name: String) { self.name = name }
 
@@ -60,7 +63,8 @@ public struct Embed {
 
         switch mode {
         case .object:
-            try EmbedObject(compiler: compiler).build(
+            try EmbedObject(compiler: compiler ?? (target == .host ? nil : Linker().compiler(for: target)),
+                            machine: ObjectEmitter.Machine(target)).build(
                 name: name, packed: packed, symbol: symbol,
                 lookup: source.source(mode: mode, rows: packed.rows, payload: Array("""
                     /* The payload is a section polybin added to this code's object. */
@@ -127,6 +131,7 @@ public struct Embed {
 /// output: the payload is written once, and no `cc -r` or assembler copies it again.
 struct EmbedObject {
     var compiler: String?
+    var machine: ObjectEmitter.Machine = .x86_64
 
     func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: String) throws {
         let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
@@ -140,7 +145,6 @@ struct EmbedObject {
         // libraries alike; the payload is reached through the GOT and 64-bit data pointers.
         try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
         let compiled = try Files.read(dir.appending("lookup.o"))
-        let machine = ObjectEmitter.Machine.x86_64
         // Large sections are named .l*: that is how linker scripts find them.
         let section = (machine.largeSectionFlag == nil ? ".rodata" : ".lrodata") + ".polybin.\(name)"
         let layout = try ObjectEmitter(symbol: symbol, section: section, machine: machine)

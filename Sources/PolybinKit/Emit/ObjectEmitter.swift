@@ -15,6 +15,16 @@ public struct ObjectEmitter {
         public var largeSectionFlag: UInt64?
 
         public static let x86_64 = Machine(elfMachine: 62, largeSectionFlag: 0x1000_0000)
+        /// aarch64 has no large sections: its code models reach data through the GOT or
+        /// ADRP (±4 GiB), and R_AARCH64_ABS64 tables reach anywhere.
+        public static let aarch64 = Machine(elfMachine: 183, largeSectionFlag: nil)
+
+        public init(elfMachine: UInt16, largeSectionFlag: UInt64?) {
+            self.elfMachine = elfMachine
+            self.largeSectionFlag = largeSectionFlag
+        }
+
+        public init(_ arch: Architecture) { self = arch == .aarch64 ? .aarch64 : .x86_64 }
     }
 
     /// The payload's symbol; `<symbol>_size` holds its size as a uint64_t.

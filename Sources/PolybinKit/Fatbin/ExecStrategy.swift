@@ -31,14 +31,4 @@ public enum ExecStrategy: String, CaseIterable, Sendable {
     static func pack(_ order: [ExecStrategy]) -> UInt32 {
         order.enumerated().reduce(0) { $0 | $1.element.code << (4 * UInt32($1.offset)) }
     }
-
-    static func unpack(_ packed: UInt32) -> [ExecStrategy] {
-        var order: [ExecStrategy] = []
-        var rest = packed
-        while rest & 0xF != 0 {
-            if let s = allCases.first(where: { $0.code == rest & 0xF }) { order.append(s) }
-            rest >>= 4
-        }
-        return order
-    }
 }

@@ -13,7 +13,8 @@ public enum Fatbin {
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")
-        try Files.write(ObjectEmitter(section: payloadSection).object(for: bundle), to: object)
+        let arch = Architecture(fatbinBundleHeader: Array(bundle.prefix(128))) ?? .host
+        try Files.write(ObjectEmitter(section: payloadSection, machine: .init(arch)).object(for: bundle), to: object)
         try linker.link(payloadObject: object.description, output: output)
     }
 

@@ -1,13 +1,35 @@
 import Foundation
 
-/// Links a payload object with the prebuilt runner archive into a static fatbin.
+/// Links a payload object with the prebuilt runner archive of the payload's architecture
+/// (its ELF header's e_machine) into a static fatbin.
 public struct Linker {
-    public var compiler: String
-    public var runnerArchive: String
+    /// The C compiler driver; nil for the architecture's default (`$CC` or `cc` for this
+    /// machine's, `aarch64-linux-gnu-gcc` when cross-linking for aarch64).
+    public var explicitCompiler: String?
+    /// The runner archive; nil for the architecture's default (defaultRunnerArchive(for:)).
+    public var explicitRunnerArchive: String?
 
-    public init(compiler: String? = nil, runnerArchive: String) {
-        self.compiler = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
-        self.runnerArchive = runnerArchive
+    public init(compiler: String? = nil, runnerArchive: String? = nil) {
+        explicitCompiler = compiler
+        explicitRunnerArchive = runnerArchive
+    }
+
+    public func compiler(for arch: Architecture) -> String {
+        if let explicitCompiler { return explicitCompiler }
+        if arch != .host { return "\(arch == .aarch64 ? "aarch64" : "x86_64")-linux-gnu-gcc" }
+        return ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+    }
+
+    /// The runner archive for `arch`: libPolybinRunner.a for this machine's architecture,
+    /// libPolybinRunner-aarch64.a (tools/bootstrap cross-builds it) for aarch64 on x86-64;
+    /// POLYBIN_RUNNER (POLYBIN_RUNNER_AARCH64) names another.
+    public static func defaultRunnerArchive(for arch: Architecture) -> String {
+        if arch == .host { return defaultRunnerArchive() }
+        let variable = "POLYBIN_RUNNER_\(arch == .aarch64 ? "AARCH64" : "X86_64")"
+        if let explicit = ProcessInfo.processInfo.environment[variable], !explicit.isEmpty { return explicit }
+        let host = defaultRunnerArchive()
+        let dir = host.lastIndex(of: "/").map { String(host[...$0]) } ?? ""
+        return dir + "libPolybinRunner-\(arch == .aarch64 ? "aarch64" : "x86_64").a"
     }
 
     /// The runner archive SwiftPM builds beside the polybin executable, in the release
@@ -32,8 +54,15 @@ public struct Linker {
     }
 
     public func link(payloadObject: String, output: String) throws {
+        let header = try Files.readPrefix(payloadObject, count: 64)
+        guard header.count >= 20, header.starts(with: [0x7F, 0x45, 0x4C, 0x46]), let arch = Architecture(elfHeader: header) else {
+            throw PolybinError("\(payloadObject): not an x86-64 or aarch64 ELF object (make it with polybin object or by compiling polybin generate-c output)")
+        }
+        let runnerArchive = explicitRunnerArchive ?? Linker.defaultRunnerArchive(for: arch)
+        let compiler = compiler(for: arch)
         guard FileSystem.exists(FilePath(runnerArchive)) else {
-            throw PolybinError("\(runnerArchive): runner library not found; build it with `swift build -c release --product PolybinRunner` or pass --runner PATH")
+            let how = arch == .host ? "swift build -c release --product PolybinRunner" : "tools/bootstrap"
+            throw PolybinError("\(runnerArchive): \(arch.name) runner library not found; build it with `\(how)` or pass --runner PATH")
         }
         try Files.writeAtomically(output, executable: true) { temp in
             // The payload section gets an address past everything else: its own read-only

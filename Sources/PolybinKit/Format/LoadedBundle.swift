@@ -31,8 +31,8 @@ public final class LoadedBundle {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
         let status = pb_bundle_locate(&bundle, storage.baseAddress, UInt64(bytes.count))
+        // Every property is set by now, so a throw runs deinit, which frees the storage.
         guard status == PB_OK else {
-            storage.deallocate()
             let what = status == PB_E_MAGIC ? "holds no polybin payload (stripped of it, or not built by polybin)" : "corrupt payload: \(String(cString: pb_status_message(status)))"
             throw PolybinError("\(path): \(what)")
         }
@@ -60,7 +60,12 @@ public final class LoadedBundle {
     /// The builds' architecture; nil for a files bundle.
     public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
-    public var execOrder: [ExecStrategy] { ExecStrategy.unpack(bundle.exec_order) }
+    /// Decoded and validated by the C reader when the bundle was opened.
+    public var execOrder: [ExecStrategy] {
+        withUnsafeBytes(of: bundle.exec_strategies) { raw in
+            raw.prefix(Int(bundle.exec_count)).compactMap { code in ExecStrategy.allCases.first { $0.code == UInt32(code) } }
+        }
+    }
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 

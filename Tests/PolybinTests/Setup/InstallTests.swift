@@ -19,7 +19,7 @@ import Testing
         let install = TestEnvironment.root.appendingPathComponent("tools/install").path
 
         let first = dir.appendingPathComponent("first")
-        let installing = try run(install, ["--scratch-path", scratch, first.path])
+        let installing = try run(install, ["--scratch-path", scratch, first.path], environment: ["POLYBIN_PREBUILT": "1"])
         #expect(installing.status == 0, "tools/install: \(installing.err)")
         for path in Self.installed {
             #expect(manager.fileExists(atPath: first.appendingPathComponent(path).path), "\(path) was not installed")

@@ -105,7 +105,7 @@ import Testing
     @Test func theDemoRuns() throws {
         let scratch = URL(fileURLWithPath: TestEnvironment.polybin).deletingLastPathComponent().deletingLastPathComponent().path
         let result = try run(TestEnvironment.root.appendingPathComponent("tools/demo").path,
-                             environment: ["POLYBIN_SCRATCH": scratch, "POLYBIN_LOG": nil, "POLYBIN_EXEC": nil, "POLYBIN_FLAVOR": nil])
+                             environment: ["POLYBIN_SCRATCH": scratch, "POLYBIN_PREBUILT": "1", "POLYBIN_LOG": nil, "POLYBIN_EXEC": nil, "POLYBIN_FLAVOR": nil])
         #expect(result.status == 0, "tools/demo: \(result.err)")
         #expect(result.out.contains("polybin: cpu \(try loaderLevel()), running "))
         #expect(result.out.contains("the four builds:") && result.out.contains("fatbin:"))
