@@ -34,6 +34,6 @@ let package = Package(
             name: "polybin",
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "CPolybin"]),
+        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin"]),
     ]
 )
