@@ -62,9 +62,11 @@ import Testing
         guard ReliabilityFixtures.requireNamespaces() else { return }
         let fatbin = try ReliabilityFixtures.probeFatbin()
         let places = ["/tmp", "/var/tmp", "/dev/shm"]
+        // A checkout under /tmp stays visible in the namespace (the fixtures live in it): not a leftover.
+        let root = TestEnvironment.root.path
         let setup = places.map { "mount -t tmpfs polybin-fsize \($0)" }.joined(separator: "; ") + "; mkdir -m 700 /tmp/cache"
         let env = ["PATH": "/usr/bin:/bin", "POLYBIN_CACHE_DIR": "/tmp/cache"]
-        let script = "prlimit --fsize=4096:4096 \"$0\" exit 0; echo \"status $?\"; find \(places.joined(separator: " ")) -mindepth 1 ! -path /tmp/cache"
+        let script = "prlimit --fsize=4096:4096 \"$0\" exit 0; echo \"status $?\"; find \(places.joined(separator: " ")) -mindepth 1 ! -path /tmp/cache ! -path '\(root)' ! -path '\(root)/*'"
         let result = try inNamespace(setup: setup, "/bin/sh", ["-c", script, fatbin], environment: env)
         #expect(result.out == "status 123\n", "exit status, then files left behind: \(result.out)")
         #expect(result.err.hasPrefix("polybin: could not execute ") && result.err.split(separator: "\n").count == 1, "\(result.err)")
