@@ -37,6 +37,6 @@ let package = Package(
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .plugin(name: "PolybinEmbed", capability: .buildTool(), dependencies: ["polybin"]),
-        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "CPolybin"]),
+        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin"]),
     ]
 )

@@ -49,7 +49,12 @@ static int search_embedded(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    lua_pushfstring(L, "no embedded file '%s.lua' or '%s/init.lua'", lua_tostring(L, 2), lua_tostring(L, 2));
+    /* A directory without init.lua is a likely mistake: say so instead of only "no file". */
+    if (app_kind(lua_tostring(L, 2)) == POLYBIN_DIRECTORY) {
+        lua_pushfstring(L, "embedded directory '%s' has no init.lua", lua_tostring(L, 2));
+    } else {
+        lua_pushfstring(L, "no embedded file '%s.lua' or '%s/init.lua'", lua_tostring(L, 2), lua_tostring(L, 2));
+    }
     return 1;
 }
 

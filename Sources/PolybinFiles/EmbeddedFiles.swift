@@ -53,11 +53,81 @@ public struct EmbeddedFiles: RandomAccessCollection, @unchecked Sendable {
     }
 }
 
+/// Directories, implied by the names ("a/b/c.txt" makes "a" and "a/b"; "" is the top). Paths
+/// are bundle names: no leading or trailing "/". The names below one directory are contiguous
+/// in the bundle's byte order, so each question is a binary search.
+extension EmbeddedFiles {
+    public enum Kind: Sendable, Equatable { case file, directory }
+
+    /// One entry directly in a directory: its last path component, and the file when it is one.
+    public struct DirectoryEntry: Sendable {
+        public let name: String
+        public let kind: Kind
+        /// The file's position in the bundle; nil for a directory.
+        public let index: Int?
+    }
+
+    /// Whether `path` names a file, a directory, or nothing (nil).
+    public func kind(of path: String) -> Kind? {
+        if path.isEmpty { return .directory }
+        if self[path] != nil { return .file }
+        let key = Array(path.utf8) + [UInt8(ascii: "/")]
+        return hasPrefix(key, at: firstIndex(atOrAfter: key)) ? .directory : nil
+    }
+
+    /// The position of the first file whose name is at or after `key` (as bytes), or
+    /// `endIndex`: the files whose names start with a prefix follow it.
+    public func firstIndex(atOrAfter key: String) -> Int { firstIndex(atOrAfter: Array(key.utf8)) }
+
+    /// The entries directly in directory `path`, in the bundle's name order; nil when `path`
+    /// is not a directory.
+    public func contents(ofDirectory path: String) -> [DirectoryEntry]? {
+        guard kind(of: path) == .directory else { return nil }
+        let prefix = path.isEmpty ? [] : Array(path.utf8) + [UInt8(ascii: "/")]
+        var entries: [DirectoryEntry] = []
+        var i = firstIndex(atOrAfter: prefix)
+        while hasPrefix(prefix, at: i) {
+            let rest = Array(name(at: i).dropFirst(prefix.count))
+            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+                let component = Array(rest[..<slash])
+                entries.append(DirectoryEntry(name: String(decoding: component, as: UTF8.self), kind: .directory, index: nil))
+                // Skip everything below it: "0" is the byte after "/".
+                i = firstIndex(atOrAfter: prefix + component + [UInt8(ascii: "0")])
+            } else {
+                entries.append(DirectoryEntry(name: String(decoding: rest, as: UTF8.self), kind: .file, index: i))
+                i += 1
+            }
+        }
+        return entries
+    }
+
+    private func name(at position: Int) -> UnsafeRawBufferPointer {
+        let entry = self[position].entryForLookup
+        return UnsafeRawBufferPointer(start: entry.name, count: Int(entry.name_size))
+    }
+
+    private func firstIndex(atOrAfter key: [UInt8]) -> Int {
+        var lo = 0, hi = endIndex
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if name(at: mid).lexicographicallyPrecedes(key) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    private func hasPrefix(_ prefix: [UInt8], at position: Int) -> Bool {
+        position < endIndex && name(at: position).starts(with: prefix)
+    }
+}
+
 /// One embedded file.
 public struct EmbeddedFile: @unchecked Sendable {
     private let bundle: pb_bundle
     private let index: UInt32
     private let entry: pb_entry
+
+    /// The index row, for the directory lookups' name compares.
+    var entryForLookup: pb_entry { entry }
 
     init(bundle: pb_bundle, index: UInt32, entry: pb_entry) {
         self.bundle = bundle

@@ -67,7 +67,9 @@ func matches(_ word: CText, _ length: Int, _ literal: StaticString) -> Bool {
 }
 
 /// $POLYBIN_CACHE_DIR, else $XDG_CACHE_HOME/polybin, else $HOME/.cache/polybin when HOME
-/// exists: a HOME of /nonexistent (daemons, `nobody`) must not be created.
+/// exists and belongs to the effective user: a HOME of /nonexistent (daemons, `nobody`) must
+/// not be created, and root running with another user's HOME (`sudo -E`, a setuid program)
+/// must not leave a root-owned `~/.cache` there.
 func cacheDirectory() -> Text? {
     var dir = Text()
     if let explicit = CText.environment("POLYBIN_CACHE_DIR") {
@@ -75,7 +77,8 @@ func cacheDirectory() -> Text? {
     } else if let xdg = CText.environment("XDG_CACHE_HOME"), xdg.isAbsolutePath {
         dir.add(xdg.pointer)
         dir.add("/polybin")
-    } else if let home = CText.environment("HOME"), home.isAbsolutePath, pb_is_directory(home.pointer) != 0 {
+    } else if let home = CText.environment("HOME"), home.isAbsolutePath, pb_is_directory(home.pointer) != 0,
+              pb_owned_by_me(home.pointer) != 0 {
         dir.add(home.pointer)
         dir.add("/.cache/polybin")
     } else {
@@ -118,7 +121,9 @@ func launch(
     envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 ) -> Never {
     let name = entry(&bundle, index).name!
+    let secure = pb_secure_exec() != 0
     var reasons = Text()
+    pb_limits_for_rebuild()
     let log = CText.environment("POLYBIN_LOG")?.equals("1") ?? false
     withUnsafePointer(to: &bundle) { bundlePointer in
         var state = pb_launch()
@@ -126,7 +131,9 @@ func launch(
         state.index = index
         state.argv = UnsafePointer(argv)
         state.envp = UnsafePointer(envp)
-        for strategy in order.strategies {
+        // A secure exec runs from memfd only: the cache and temporary directories are places
+        // the caller can name, write or plant files in (README, "setuid and setgid fatbins").
+        for strategy in secure ? [UInt32(PB_STRATEGY_MEMFD.rawValue)] : order.strategies {
             var result: Int32
             switch strategy {
             case UInt32(PB_STRATEGY_CACHE.rawValue):
@@ -135,7 +142,7 @@ func launch(
                     result = dir.withCString { pb_launch_cache(&state, $0, limit) }
                 } else {
                     result = Int32(PB_LAUNCH_UNAVAILABLE.rawValue)
-                    setDetail(&state, "cache: no POLYBIN_CACHE_DIR or XDG_CACHE_HOME, and HOME is not an existing absolute directory")
+                    setDetail(&state, "cache: no POLYBIN_CACHE_DIR or XDG_CACHE_HOME, and HOME is not an existing absolute directory of this user")
                 }
             case UInt32(PB_STRATEGY_MEMFD.rawValue):
                 result = pb_launch_memfd(&state, name)
@@ -154,6 +161,14 @@ func launch(
                 message.add(detail)
                 fail(RunnerExit.corruptPayload, message)
             }
+            if result == Int32(PB_LAUNCH_REFUSED.rawValue) {
+                var message = Text()
+                message.add("could not execute ")
+                message.add(name)
+                message.add(": ")
+                message.add(detail)
+                fail(RunnerExit.noStrategyWorked, message)
+            }
             if log {
                 var line = Text()
                 line.add("polybin: ")
@@ -170,6 +185,9 @@ func launch(
     message.add(name)
     message.add(": ")
     message.add(reasons)
+    if secure {
+        message.add("; a setuid/setgid fatbin runs only from memfd, never from a cache or temporary directory")
+    }
     fail(RunnerExit.noStrategyWorked, message)
 }
 

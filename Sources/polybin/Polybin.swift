@@ -105,7 +105,7 @@ struct Object: ParsableCommand {
 
     func run() throws {
         try perform {
-            let bytes = try Files.read(bundle)
+            let bytes = try LoadedBundle.bundleFile(bundle)
             let arch = try Architecture.target(target, for: bytes, path: bundle)
             try Files.write(ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).object(for: bytes), to: output)
         }
@@ -123,7 +123,7 @@ struct GenerateC: ParsableCommand {
 
     func run() throws {
         try perform {
-            let bytes = try Files.read(bundle)
+            let bytes = try LoadedBundle.bundleFile(bundle)
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }
@@ -140,7 +140,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
-            guard FileSystem.exists(FilePath(payload)) else { throw PolybinError("\(payload): no such file") }
+            try Linker.checkPayloadObject(payload)
             try Linker(compiler: cc, runnerArchive: runner).link(payloadObject: payload, output: output)
         }
     }

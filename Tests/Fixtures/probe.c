@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +55,12 @@ static void dump(int argc, char **argv) {
     mode_t mask = umask(0);
     umask(mask);
     printf("umask %03o\n", (unsigned)mask);
+    struct rlimit fsize;
+    if (getrlimit(RLIMIT_FSIZE, &fsize) == 0)
+        printf("rlimit fsize %llu %llu\n", (unsigned long long)fsize.rlim_cur, (unsigned long long)fsize.rlim_max);
+    struct sigaction xfsz;
+    sigaction(SIGXFSZ, NULL, &xfsz);
+    printf("sigxfsz %s\n", xfsz.sa_handler == SIG_IGN ? "ignored" : "default");
     DIR *d = opendir("/proc/self/fd");
     int own = d ? dirfd(d) : -1;
     struct dirent *de;

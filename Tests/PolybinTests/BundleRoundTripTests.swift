@@ -150,13 +150,27 @@ import Testing
         #expect(try bundle.content(of: bundle.entry(named: "x86-64-v3")!) == v3)
     }
 
-    @Test func autoReferenceIsNeverLargerThanTheBaselineAsReference() throws {
+    /// Builds where the baseline is the worse reference (v2 and v3 share bytes it lacks):
+    /// auto must pick v2, so a packer that always took the baseline fails here.
+    @Test func autoReferencePicksTheSmallerOfTheTwoLowest() throws {
         let dir = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (flavors, _, _) = try Self.threeBuilds(in: dir)
-        var baseline = FatbinPacker()
+        let base = Self.fakeExecutable(Self.randomBytes(200_000, seed: 3))
+        let v2 = Self.fakeExecutable(Self.randomBytes(200_000, seed: 4))
+        var v3 = v2
+        for i in stride(from: 100, to: v3.count, by: 997) { v3[i] ^= 0xFF }
+        for (name, bytes) in [("v1", base), ("v2", v2), ("v3", v3)] { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
+        let flavors = try ["x86-64=v1", "x86-64-v2=v2", "x86-64-v3=v3"].map {
+            try Flavor(parsing: $0.replacingOccurrences(of: "=", with: "=\(dir.path)/"))
+        }
+        var baseline = FatbinPacker(), second = FatbinPacker()
         baseline.reference = .named("x86-64")
-        #expect(try FatbinPacker().pack(flavors).count <= baseline.pack(flavors).count)
+        second.reference = .named("x86-64-v2")
+        let auto = try FatbinPacker().pack(flavors)
+        let byBaseline = try baseline.pack(flavors), bySecond = try second.pack(flavors)
+        #expect(bySecond.count < byBaseline.count, "the fixture must make v2 the better reference")
+        #expect(auto == bySecond, "auto (\(auto.count) bytes) is not the v2-referenced pack (\(bySecond.count) bytes)")
+        #expect(try LoadedBundle(bytes: auto, path: "auto").entry(named: "x86-64")?.reference == "x86-64-v2")
     }
 
     @Test func unknownReferenceIsRefused() throws {

@@ -4,7 +4,25 @@
 #include "pb_sha256.h"
 #include <string.h>
 
-static const uint8_t magic[PB_MAGIC_SIZE] = {'P', 'L', 'Y', 'B', 'N', 'D', 'L', 0};
+/* The magic is kept masked, the mask read at run time so no compiler folds it back: a
+ * program holding this reader (the runner, polybin, a program with embedded files) must not
+ * hold the magic itself, or a search for a bundle in it finds the reader's copy. A stripped
+ * fatbin then says its payload is gone, not that some bundle version is unsupported. */
+static const uint8_t masked_magic[PB_MAGIC_SIZE] = {'P' ^ 0xA5, 'L' ^ 0xA5, 'Y' ^ 0xA5, 'B' ^ 0xA5,
+                                                    'N' ^ 0xA5, 'D' ^ 0xA5, 'L' ^ 0xA5, 0xA5};
+static volatile uint8_t magic_mask = 0xA5;
+
+static int is_magic(const uint8_t *p) {
+    uint8_t mask = magic_mask;
+    for (int i = 0; i < PB_MAGIC_SIZE; i++)
+        if ((uint8_t)(p[i] ^ mask) != masked_magic[i]) return 0;
+    return 1;
+}
+
+void pb_magic(uint8_t out[PB_MAGIC_SIZE]) {
+    uint8_t mask = magic_mask;
+    for (int i = 0; i < PB_MAGIC_SIZE; i++) out[i] = (uint8_t)(masked_magic[i] ^ mask);
+}
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t le32(const uint8_t *p) {
@@ -108,8 +126,8 @@ static pb_status check_entry(const pb_bundle *b, uint32_t i) {
 pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
     const uint8_t *h = bytes;
     memset(b, 0, sizeof *b);
-    if (size < PB_HEADER_SIZE) return size >= PB_MAGIC_SIZE && memcmp(h, magic, PB_MAGIC_SIZE) == 0 ? PB_E_TRUNCATED : PB_E_MAGIC;
-    if (memcmp(h, magic, PB_MAGIC_SIZE) != 0) return PB_E_MAGIC;
+    if (size < PB_HEADER_SIZE) return size >= PB_MAGIC_SIZE && is_magic(h) ? PB_E_TRUNCATED : PB_E_MAGIC;
+    if (!is_magic(h)) return PB_E_MAGIC;
     uint16_t version = le16(h + 8);
     if (version != PB_VERSION && version != PB_VERSION_1) return PB_E_VERSION;
 
@@ -204,7 +222,7 @@ pb_status pb_bundle_locate(pb_bundle *b, const void *bytes, uint64_t size) {
     while (p < end) {
         const uint8_t *hit = memchr(p, 'P', (size_t)(end - p));
         if (!hit) break;
-        if ((uint64_t)(end - hit) >= PB_MAGIC_SIZE && memcmp(hit, magic, PB_MAGIC_SIZE) == 0) {
+        if ((uint64_t)(end - hit) >= PB_MAGIC_SIZE && is_magic(hit)) {
             last = pb_bundle_open(b, hit, (uint64_t)(end - hit));
             if (last == PB_OK) return PB_OK;
         }

@@ -86,6 +86,9 @@ void pb_bundle_entry(const pb_bundle *bundle, uint32_t index, pb_entry *entry);
 /* Index of the entry named exactly `name` (len bytes), or -1. Binary search. */
 int64_t pb_bundle_find(const pb_bundle *bundle, const char *name, size_t len);
 
+/* The 8 magic bytes a bundle starts with (stored masked, see bundle.c). */
+void pb_magic(uint8_t out[PB_MAGIC_SIZE]);
+
 /* Finds and opens the first valid bundle inside a larger file (an executable or object).
  * Returns PB_E_MAGIC when there is none; otherwise the status of the last candidate. */
 pb_status pb_bundle_locate(pb_bundle *bundle, const void *bytes, uint64_t size);

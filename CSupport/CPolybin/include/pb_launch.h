@@ -3,11 +3,14 @@
 #ifndef PB_LAUNCH_H
 #define PB_LAUNCH_H
 #include <stdint.h>
+#include <sys/stat.h>
 #include "pb_bundle.h"
 
 typedef enum pb_launch_result {
     PB_LAUNCH_UNAVAILABLE = 1,  /* this strategy cannot work here: try the next one */
-    PB_LAUNCH_CORRUPT = 2       /* the build did not decode or verify: stop, never run it */
+    PB_LAUNCH_CORRUPT = 2,      /* the build did not decode or verify: stop, never run it */
+    PB_LAUNCH_REFUSED = 3       /* the kernel will not run this verified build (ENOEXEC, a
+                                   missing interpreter): no other strategy can, stop */
 } pb_launch_result;
 
 typedef struct pb_launch {
@@ -42,8 +45,26 @@ int pb_is_directory(const char *path);
 int pb_mapped(const void *address);
 
 /* Process facts the runner needs, behind this layer so Swift never touches libc directly. */
-const char *pb_env(const char *name);                   /* getenv */
+const char *pb_env(const char *name);                   /* getenv; NULL for all under a secure exec */
 void pb_write_all(int fd, const void *bytes, uint64_t size);
 void pb_exit(int code) __attribute__((noreturn));
+
+
+/* Policy (run/policy.c). 1 when the kernel marked this exec secure (AT_SECURE: setuid,
+ * setgid or file capabilities): the caller's environment is then ignored and the build runs
+ * from memfd only, so nothing is read, written or deleted anywhere the caller can name. */
+int pb_secure_exec(void);
+/* 1 when `path` exists and belongs to the effective user. */
+int pb_owned_by_me(const char *path);
+/* Around a rebuild: the soft file-size limit raised to the hard one and SIGXFSZ ignored;
+ * pb_limits_for_exec puts both back as they were, so the program sees its own limits. */
+void pb_limits_for_rebuild(void);
+void pb_limits_for_exec(void);
+/* openat(dfd, name) read-only, never following a symlink nor blocking on a FIFO; -1 with
+ * EINVAL unless it is a regular file (its stat in `st`). */
+int pb_open_regular(int dfd, const char *name, struct stat *st);
+/* Tests only: the runner kills itself with SIGKILL at `point` when POLYBIN_TEST_KILL_AT
+ * names it (ignored under a secure exec, like every variable). */
+void pb_fault_point(const char *point);
 
 #endif

@@ -41,8 +41,6 @@ static void say(pb_launch *l, const char *format, ...) {
     va_end(args);
 }
 
-const char *pb_env(const char *name) { return getenv(name); }
-
 void pb_write_all(int fd, const void *bytes, uint64_t size) {
     const char *p = bytes;
     while (size > 0) {
@@ -85,23 +83,88 @@ int pb_mapped(const void *address) {
     return mincore(start, 1, &resident) == 0 || errno != ENOMEM;
 }
 
+/* The interpreter a build names (ELF PT_INTERP or a `#!` line) into `out`, "" when none. */
+static void interpreter_of(int fd, char *out, size_t size) {
+    unsigned char head[64];
+    out[0] = 0;
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n >= 2 && head[0] == '#' && head[1] == '!') {
+        char line[256];
+        ssize_t got = pread(fd, line, sizeof line - 1, 2);
+        if (got <= 0) return;
+        line[got] = 0;
+        char *p = line + strspn(line, " \t");
+        snprintf(out, size, "%.*s", (int)strcspn(p, " \t\n"), p);
+        return;
+    }
+    if (n < 64 || memcmp(head, "\x7f" "ELF", 4) != 0 || head[4] != 2) return;  /* ELF64 only */
+    uint64_t phoff;
+    uint16_t phentsize, phnum;
+    memcpy(&phoff, head + 32, 8);
+    memcpy(&phentsize, head + 54, 2);
+    memcpy(&phnum, head + 56, 2);
+    for (uint16_t i = 0; i < phnum && phentsize >= 56; i++) {
+        unsigned char ph[56];
+        if (pread(fd, ph, sizeof ph, (off_t)(phoff + (uint64_t)i * phentsize)) != (ssize_t)sizeof ph) return;
+        uint32_t type;
+        uint64_t offset, filesz;
+        memcpy(&type, ph, 4);
+        memcpy(&offset, ph + 8, 8);
+        memcpy(&filesz, ph + 32, 8);
+        if (type != 3) continue;  /* PT_INTERP */
+        size_t len = filesz < size ? (size_t)filesz : size - 1;
+        ssize_t got = pread(fd, out, len, (off_t)offset);
+        out[got > 0 ? (size_t)got : 0] = 0;
+        out[len] = 0;
+        return;
+    }
+}
+
 /* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
- * missing (ENOSYS: old kernels, seccomp), and clears close-on-exec when the kernel hands
- * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT). */
-static int exec_fd(int fd, char *const argv[], char *const envp[]) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+ * missing (ENOSYS: old kernels, seccomp), then to `path` (the cache entry's own name, NULL
+ * elsewhere) when /proc is not mounted either; clears close-on-exec when the kernel hands
+ * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT).
+ * Sets *refused when the kernel will not run these bytes from anywhere (ENOEXEC, a missing
+ * interpreter), with the reason in `why`. Resource limits are the program's during exec. */
+static int exec_fd(int fd, const char *path, char *const argv[], char *const envp[], int *refused,
+                   char *why, size_t why_size) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    int err = 0, by_fd = 1;
+    pb_limits_for_exec();
     for (int attempt = 0; attempt < 2; attempt++) {
         syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
-        int err = errno;
+        err = errno;
         if (err == ENOSYS) {
-            execve(path, argv, envp);
+            execve(proc, argv, envp);
             err = errno;
+            if (err == ENOENT && access(proc, F_OK) != 0) {
+                by_fd = 0;  /* no /proc: ENOENT says nothing about the build */
+                if (path) {
+                    execve(path, argv, envp);
+                    err = errno;
+                    by_fd = err != ENOENT || access(path, F_OK) == 0;
+                }
+            }
         }
-        if (err != ENOENT || attempt == 1) return err;
+        if (err != ENOENT || attempt == 1) break;
         fcntl(fd, F_SETFD, 0);
     }
-    return ENOENT;
+    pb_limits_for_rebuild();
+    *refused = 0;
+    if (err == ENOEXEC || err == ELIBBAD || (err == ENOENT && by_fd)) {
+        char interp[256];
+        interpreter_of(fd, interp, sizeof interp);
+        *refused = 1;
+        if (err == ENOENT && interp[0])
+            snprintf(why, why_size, "the kernel refuses to run it: its interpreter %s is missing", interp);
+        else if (err == ENOENT)
+            snprintf(why, why_size, "the kernel refuses to run it: %s (a missing interpreter or library loader)", strerror(err));
+        else
+            snprintf(why, why_size, "the kernel refuses to run it: %s%s%s", strerror(err),
+                     interp[0] ? "; interpreter " : "", interp);
+    }
+    return err;
 }
 
 /* One decoder for every strategy this launch tries: a delta's reference is decoded once
@@ -140,6 +203,7 @@ static int fill(pb_launch *l, int fd, const char *what, int on_disk) {
             return PB_LAUNCH_UNAVAILABLE;
         }
     }
+    pb_fault_point("reserved");
     void *map = NULL;
     if (e.size > 0) {
         map = on_disk ? mmap(NULL, (size_t)e.size, PROT_READ | PROT_WRITE,
@@ -201,10 +265,49 @@ int pb_launch_memfd(pb_launch *l, const char *name) {
     }
     /* Nobody, including this process, can change the verified bytes from here on. */
     fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-    int err = exec_fd(fd, l->argv, l->envp);
+    pb_fault_point("memfd-written");
+    int refused;
+    char why[512];
+    int err = exec_fd(fd, NULL, l->argv, l->envp, &refused, why, sizeof why);
     close(fd);
+    if (refused) {
+        say(l, "memfd: %s", why);
+        return PB_LAUNCH_REFUSED;
+    }
     say(l, "memfd: execveat: %s", strerror(err));
     return PB_LAUNCH_UNAVAILABLE;
+}
+
+/* A new file in `dir` that has no name while it is written, so a kill at any point leaves
+ * nothing behind: O_TMPFILE, with a read-only descriptor reopened through /proc; else a
+ * named temp file opened twice and unlinked before a byte is written. Returns the writable
+ * descriptor and sets *rfd, the one to execute once the writable one is closed. */
+static int open_unnamed(const char *dir, int *rfd) {
+    int wfd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0700);
+    if (wfd >= 0) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", wfd);
+        *rfd = open(proc, O_RDONLY | O_CLOEXEC);
+        if (*rfd >= 0) return wfd;
+        close(wfd);
+    }
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/polybin-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    wfd = mkostemp(path, O_CLOEXEC);
+    if (wfd < 0) return -1;
+    fchmod(wfd, 0700);
+    *rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int err = errno;
+    unlink(path);
+    if (*rfd < 0) {
+        close(wfd);
+        errno = err;
+        return -1;
+    }
+    return wfd;
 }
 
 int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
@@ -212,27 +315,30 @@ int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
     size_t used = 0;
     for (; *dirs; dirs++) {
         if (!**dirs) continue;
-        char path[4096];
-        if (snprintf(path, sizeof path, "%s/polybin-XXXXXX", *dirs) >= (int)sizeof path) continue;
         char place[600];
-        int wfd = mkostemp(path, O_CLOEXEC);
-        int rfd = -1, result = 0;
+        int rfd = -1;
+        int wfd = open_unnamed(*dirs, &rfd);
         if (wfd < 0) {
             snprintf(place, sizeof place, "%s: %s", *dirs, strerror(errno));
         } else {
-            fchmod(wfd, 0700);
-            result = fill(l, wfd, *dirs, 1);
-            if (result == 0) rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            unlink(path);
+            int result = fill(l, wfd, *dirs, 1);
             close(wfd);
-            if (result == PB_LAUNCH_CORRUPT) return result;
-            if (result) snprintf(place, sizeof place, "%.500s", l->detail);
-            else if (rfd < 0) snprintf(place, sizeof place, "%s: open: %s", *dirs, strerror(errno));
-        }
-        if (rfd >= 0) {
-            int err = exec_fd(rfd, l->argv, l->envp);
-            close(rfd);
-            snprintf(place, sizeof place, "%s: execveat: %s", *dirs, strerror(err));
+            if (result) {
+                close(rfd);
+                if (result == PB_LAUNCH_CORRUPT) return result;
+                snprintf(place, sizeof place, "%.500s", l->detail);
+            } else {
+                pb_fault_point("tmpfile-written");
+                int refused;
+                char why[512];
+                int err = exec_fd(rfd, NULL, l->argv, l->envp, &refused, why, sizeof why);
+                close(rfd);
+                if (refused) {
+                    say(l, "tmpfile: %s", why);
+                    return PB_LAUNCH_REFUSED;
+                }
+                snprintf(place, sizeof place, "%s: execveat: %s", *dirs, strerror(err));
+            }
         }
         int n = snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", place);
         if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
@@ -282,7 +388,8 @@ static void hex(const uint8_t *digest, char out[65]) {
 }
 
 static int read_record(int dfd, const char *name, entry_record *r) {
-    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    int fd = pb_open_regular(dfd, name, &st);
     if (fd < 0) return -1;
     ssize_t n = read(fd, r, sizeof *r);
     close(fd);
@@ -306,7 +413,25 @@ static int by_age(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Oldest entries go first until the directory fits; launches that already opened an
+/* 1 when `name` is `<64 lowercase hex digits>` followed exactly by `suffix`. */
+static int is_hash_name(const char *name, const char *suffix) {
+    for (int i = 0; i < 64; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return 0;
+    return strcmp(name + 64, suffix) == 0;
+}
+
+/* 1 for `.tmp-<pid>-<entry>` and `.tmp-<pid>-<entry>.rec`, the temp names this file writes. */
+static int is_temp_name(const char *name) {
+    if (strncmp(name, ".tmp-", 5) != 0) return 0;
+    const char *p = name + 5;
+    if (*p < '0' || *p > '9') return 0;
+    while (*p >= '0' && *p <= '9') p++;
+    if (*p++ != '-' || strlen(p) < 64) return 0;
+    return is_hash_name(p, "") || is_hash_name(p, ".rec");
+}
+
+/* Only names of this cache's own scheme are ever deleted: a cache directory may be shared
+ * with, or pointed at, files that are not the cache's. Oldest entries go first until the directory fits; launches that already opened an
  * entry keep running (unlink leaves open descriptors valid). Temp files of killed runs
  * are removed after an hour. */
 static void collect(int dfd, const char *keep, uint64_t max_bytes) {
@@ -325,11 +450,11 @@ static void collect(int dfd, const char *keep, uint64_t max_bytes) {
         struct stat st;
         if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.')) continue;
         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+        if (is_temp_name(de->d_name)) {
             if (now - st.st_mtime > 3600) unlinkat(dfd, de->d_name, 0);
             continue;
         }
-        if (strlen(de->d_name) != 64 || strncmp(de->d_name, keep, 64) == 0) {
+        if (!is_hash_name(de->d_name, "") || strncmp(de->d_name, keep, 64) == 0) {
             total += (uint64_t)st.st_size;
             continue;
         }
@@ -385,16 +510,24 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
     hex(e.sha256, name);
     snprintf(record_name, sizeof record_name, "%s.rec", name);
 
-    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char entry_path[4200];
+    snprintf(entry_path, sizeof entry_path, "%s/%s", dir, name);
+    int refused;
+    char why[512];
+    int fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
         entry_record want, have;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && private_to_me(&st) &&
+        if (private_to_me(&st) &&
             (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
             (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
             close(dfd);
-            err = exec_fd(fd, l->argv, l->envp);
+            err = exec_fd(fd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
             close(fd);
-            say(l, "cache: %s/%s: execveat: %s", dir, name, strerror(err));
+            if (refused) {
+                say(l, "cache: %s", why);
+                return PB_LAUNCH_REFUSED;
+            }
+            say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
             return PB_LAUNCH_UNAVAILABLE;
         }
         close(fd);  /* missing record, or changed since it was verified: write it anew */
@@ -402,13 +535,33 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
 
     char tmp[128];
     snprintf(tmp, sizeof tmp, ".tmp-%d-%s", (int)getpid(), name);
-    int wfd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    /* Unnamed while it is written (O_TMPFILE), so a kill mid-write leaves nothing; it gets its
+     * temp name only once complete. Without O_TMPFILE or /proc, a named temp file, which
+     * collect() removes an hour after a killed launch left it. */
+    int unnamed = access("/proc/self/fd", X_OK) == 0;
+    int wfd = unnamed ? openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0700) : -1;
+    if (wfd < 0) {
+        unnamed = 0;
+        wfd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+    }
     if (wfd < 0) {
         say(l, "cache: %s: %s", dir, strerror(errno));
         close(dfd);
         return PB_LAUNCH_UNAVAILABLE;
     }
     int result = fill(l, wfd, "cache", 1);
+    if (!result) {
+        pb_fault_point("cache-written");
+        fchmod(wfd, 0500);
+    }
+    if (!result && unnamed) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", wfd);
+        if (linkat(AT_FDCWD, proc, dfd, tmp, AT_SYMLINK_FOLLOW) != 0) {
+            say(l, "cache: %s: link: %s", dir, strerror(errno));
+            result = PB_LAUNCH_UNAVAILABLE;
+        }
+    }
     /* Opened under the private temp name: this descriptor is the verified inode, whatever
      * a concurrent launch renames over the final name. */
     int rfd = result ? -1 : openat(dfd, tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -416,12 +569,9 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         say(l, "cache: %s/%s: %s", dir, tmp, strerror(errno));
         result = PB_LAUNCH_UNAVAILABLE;
     }
-    if (!result) {
-        fchmod(wfd, 0500);
-        if (renameat(dfd, tmp, dfd, name) != 0) {
-            say(l, "cache: %s: rename: %s", dir, strerror(errno));
-            result = PB_LAUNCH_UNAVAILABLE;
-        }
+    if (!result && renameat(dfd, tmp, dfd, name) != 0) {
+        say(l, "cache: %s: rename: %s", dir, strerror(errno));
+        result = PB_LAUNCH_UNAVAILABLE;
     }
     close(wfd);
     if (result) {
@@ -438,8 +588,12 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
     }
     if (max_bytes) collect(dfd, name, max_bytes);
     close(dfd);
-    err = exec_fd(rfd, l->argv, l->envp);
+    err = exec_fd(rfd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
     close(rfd);
-    say(l, "cache: %s/%s: execveat: %s", dir, name, strerror(err));
+    if (refused) {
+        say(l, "cache: %s", why);
+        return PB_LAUNCH_REFUSED;
+    }
+    say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
     return PB_LAUNCH_UNAVAILABLE;
 }

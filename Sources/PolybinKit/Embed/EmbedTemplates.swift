@@ -17,6 +17,20 @@ enum EmbedTemplates {
  *                      Works for every file, so a program can use it uniformly.
  *   @NAME@_bundle(&n)  the whole bundle in the polybin bundle format (for PolybinFiles).
  *
+ * Directories are implied by the names ("a/b/c.txt" makes "a" and "a/b"); "" is the top.
+ * Paths below are bundle names: no leading "/", no trailing "/", no "." or "..".
+ *   @NAME@_kind(path)  POLYBIN_FILE, POLYBIN_DIRECTORY, or POLYBIN_NONE (0) when nothing
+ *                      has that name.
+ *   @NAME@_lower_bound(key)
+ *                      index of the first file whose name is >= key (as bytes), or
+ *                      @NAME@_count() when none is: the files starting with a prefix follow it.
+ *   @NAME@_dir_next(dir, &cursor, &entry)
+ *                      the entries directly in directory dir, one per call, in name order:
+ *                      set size_t cursor = 0 first; returns 1 and fills entry (name and length
+ *                      of the last component, not NUL-terminated; kind; file or NULL for a
+ *                      directory), or 0 after the last one or when dir is not a directory.
+ * Each of these costs O(log n) string compares.
+ *
  * `data` points at the content in read-only memory (zero-copy, valid for the whole run,
  * not NUL-terminated) for files stored uncompressed. For files stored compressed
  * (`polybin embed --compress`) `data` is NULL and `size` is the uncompressed size: read
@@ -40,11 +54,25 @@ typedef struct polybin_file {
 } polybin_file;
 #endif
 
+#ifndef POLYBIN_DIRENT_DEFINED
+#define POLYBIN_DIRENT_DEFINED
+enum { POLYBIN_NONE = 0, POLYBIN_FILE = 1, POLYBIN_DIRECTORY = 2 };
+typedef struct polybin_dirent {
+    const char *name;
+    size_t length;
+    int kind;
+    const polybin_file *file;
+} polybin_dirent;
+#endif
+
 const polybin_file *@NAME@_find(const char *name);
 size_t @NAME@_count(void);
 const polybin_file *@NAME@_at(size_t index);
 long long @NAME@_read(const polybin_file *f, void *dst, size_t cap);
 const unsigned char *@NAME@_bundle(size_t *size);
+int @NAME@_kind(const char *path);
+size_t @NAME@_lower_bound(const char *key);
+int @NAME@_dir_next(const char *dir, size_t *cursor, polybin_dirent *entry);
 
 #ifdef __cplusplus
 }
@@ -141,6 +169,89 @@ long long @NAME@_read(const polybin_file *f, void *dst, size_t cap) {
 #else
     return -1;
 #endif
+}
+
+/* Directories: the names below one directory are contiguous in byte order, so each question
+ * is a binary search. polybin_compare orders `name` against key[0..len) followed by the byte
+ * `last` when last >= 0, as strcmp would order the two strings. */
+static int polybin_compare(const char *name, const char *key, size_t len, int last) {
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char a = (unsigned char)name[i], b = (unsigned char)key[i];
+        if (a != b) return a < b ? -1 : 1;
+    }
+    if (last >= 0) {
+        unsigned char a = (unsigned char)name[len];
+        if (a != (unsigned char)last) return a < (unsigned char)last ? -1 : 1;
+        len++;
+    }
+    return name[len] ? 1 : 0;
+}
+
+static size_t polybin_lower(const polybin_file *files, size_t count, const char *key, size_t len, int last) {
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (polybin_compare(files[mid].name, key, len, last) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Whether file i lies below the directory key[0..len) ("" holds everything). */
+static int polybin_below(const polybin_file *files, size_t count, size_t i, const char *key, size_t len) {
+    if (i >= count) return 0;
+    if (len == 0) return 1;
+    return strncmp(files[i].name, key, len) == 0 && files[i].name[len] == '/';
+}
+
+size_t @NAME@_lower_bound(const char *key) {
+    if (!key) return POLYBIN_EMBED_COUNT;
+    return polybin_lower(@NAME@_files, POLYBIN_EMBED_COUNT, key, strlen(key), -1);
+}
+
+int @NAME@_kind(const char *path) {
+    size_t len;
+    if (!path) return POLYBIN_NONE;
+    if (!*path) return POLYBIN_DIRECTORY;
+    if (@NAME@_find(path)) return POLYBIN_FILE;
+    len = strlen(path);
+    return polybin_below(@NAME@_files, POLYBIN_EMBED_COUNT,
+                         polybin_lower(@NAME@_files, POLYBIN_EMBED_COUNT, path, len, '/'), path, len)
+               ? POLYBIN_DIRECTORY : POLYBIN_NONE;
+}
+
+int @NAME@_dir_next(const char *dir, size_t *cursor, polybin_dirent *entry) {
+    size_t len, i, skip;
+    const char *name, *rest, *slash;
+    if (!dir || !cursor || !entry) return 0;
+    len = strlen(dir);
+    if (*cursor == 0) {
+        /* A file of that name is not a directory, whatever lies below a same-named directory. */
+        if (len && @NAME@_find(dir)) return 0;
+        i = len ? polybin_lower(@NAME@_files, POLYBIN_EMBED_COUNT, dir, len, '/') : 0;
+    } else {
+        i = *cursor - 1;
+    }
+    if (!polybin_below(@NAME@_files, POLYBIN_EMBED_COUNT, i, dir, len)) return 0;
+    name = @NAME@_files[i].name;
+    rest = name + (len ? len + 1 : 0);
+    slash = strchr(rest, '/');
+    entry->name = rest;
+    if (!slash) {
+        entry->length = strlen(rest);
+        entry->kind = POLYBIN_FILE;
+        entry->file = &@NAME@_files[i];
+        *cursor = i + 2;
+        return 1;
+    }
+    /* A subdirectory: skip everything below it, i.e. every name starting "rest/" ('0' follows '/'). */
+    entry->length = (size_t)(slash - rest);
+    entry->kind = POLYBIN_DIRECTORY;
+    entry->file = NULL;
+    skip = polybin_lower(@NAME@_files, POLYBIN_EMBED_COUNT, name, (size_t)(slash - name), '0');
+    *cursor = skip + 1;
+    return 1;
 }
 
 """#

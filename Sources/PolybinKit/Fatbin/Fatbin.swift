@@ -9,13 +9,20 @@ public enum Fatbin {
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
+        for flavor in flavors where Files.sameFile(flavor.path, output) {
+            throw PolybinError("\(output): is the input of flavor \(flavor.name); the fatbin would overwrite it (choose another -o)")
+        }
         let bundle = try packer.pack(flavors)
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")
         let arch = Architecture(fatbinBundleHeader: Array(bundle.prefix(128))) ?? .host
         try Files.write(ObjectEmitter(section: payloadSection, machine: .init(arch)).object(for: bundle), to: object)
-        try linker.link(payloadObject: object.description, output: output)
+        do {
+            try linker.link(payloadObject: object.description, output: output)
+        } catch let error as PolybinError {
+            throw PolybinError(error.message.replacingOccurrences(of: object.description, with: "the payload object"))
+        }
     }
 
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
@@ -36,6 +43,8 @@ public enum Fatbin {
         return (lines.joined(separator: "\n") + "\n", selected)
     }
 
+    /// What `inspect` shows: builds for a fatbin, files for an embedded-files bundle. JSON
+    /// carries `exec_order` and `flavors` for a fatbin, `files` otherwise.
     public struct Report: Codable {
         public struct FlavorReport: Codable {
             public let name: String
@@ -47,6 +56,13 @@ public enum Fatbin {
             public let reference: String?
             public let sha256: String
         }
+        public struct FileReport: Codable {
+            public let name: String
+            public let size: UInt64
+            public let stored_size: UInt64
+            public let codec: String
+            public let sha256: String
+        }
         /// The polybin that wrote this report (PolybinVersion.current).
         public let polybin_version: String
         public let path: String
@@ -54,30 +70,46 @@ public enum Fatbin {
         public let arch: String?
         public let file_size: UInt64
         public let bundle_size: UInt64
-        public let exec_order: [String]
-        public let flavors: [FlavorReport]
+        public let exec_order: [String]?
+        public let flavors: [FlavorReport]?
+        public let files: [FileReport]?
     }
 
     public static func inspect(_ bundle: LoadedBundle) throws -> Report {
         let fileSize = (try? FileSystem.status(FilePath(bundle.path)).size) ?? 0
+        guard bundle.isFatbin else {
+            return Report(
+                polybin_version: PolybinVersion.current, path: bundle.path, kind: "files", arch: nil, file_size: fileSize, bundle_size: bundle.byteCount,
+                exec_order: nil, flavors: nil,
+                files: bundle.entries.map { e in
+                    Report.FileReport(name: e.name, size: e.size, stored_size: e.storedSize, codec: "\(e.codec)",
+                                      sha256: SHA256.hex(e.sha256))
+                })
+        }
         return Report(
-            polybin_version: PolybinVersion.current, path: bundle.path, kind: bundle.isFatbin ? "fatbin" : "files",
+            polybin_version: PolybinVersion.current, path: bundle.path, kind: "fatbin",
             arch: bundle.arch?.name, file_size: fileSize,
             bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
                     name: e.name, level: e.features.levelName, features: e.features.names, size: e.size,
                     stored_size: e.storedSize, codec: "\(e.codec)", reference: e.reference, sha256: SHA256.hex(e.sha256))
-            })
+            }, files: nil)
     }
 
     public static func describe(_ report: Report) -> String {
+        if let files = report.files {
+            var lines = ["\(report.path): embedded files, \(report.file_size) bytes, payload \(report.bundle_size) bytes, \(files.count) file\(files.count == 1 ? "" : "s")"]
+            for f in files {
+                lines.append("  \(f.name)  \(f.size) bytes  stored \(f.stored_size) (\(f.codec))  sha256 \(f.sha256)")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
         let kind = report.arch.map { "\(report.kind) for \($0)" } ?? report.kind
-        var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \(report.exec_order.joined(separator: ","))"]
-        for f in report.flavors {
+        var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \((report.exec_order ?? []).joined(separator: ","))"]
+        for f in report.flavors ?? [] {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
-            let level = report.kind == "fatbin" ? "  level \(f.level)" : ""
-            lines.append("  \(f.name)\(level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
+            lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
             if !f.features.isEmpty { lines.append("    requires: \(f.features.joined(separator: " "))") }
         }
         return lines.joined(separator: "\n") + "\n"

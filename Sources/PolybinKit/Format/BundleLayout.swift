@@ -120,7 +120,10 @@ public struct BundleLayout: Sendable {
         precondition(hashes.count == entries.count && hashes.allSatisfy { $0.count == 32 })
         var out = [UInt8]()
         out.reserveCapacity(Int(dataOffset))
-        out.append(contentsOf: Array("PLYBNDL".utf8) + [0])
+        // From the C reader, which keeps it masked: no program holding polybin holds the magic.
+        var magic = [UInt8](repeating: 0, count: Int(PB_MAGIC_SIZE))
+        pb_magic(&magic)
+        out.append(contentsOf: magic)
         out.appendLE(UInt16(PB_VERSION))
         out.appendLE(kind.rawValue)
         out.appendLE(UInt32(PB_HEADER_SIZE))

@@ -11,6 +11,8 @@ public final class LoadedBundle {
         public let storedSize: UInt64
         public let sha256: [UInt8]
         public let features: FeatureSet
+        /// Where its stored bytes start, from the start of the bundle.
+        public let storedOffset: Int
     }
 
     private let storage: UnsafeMutableRawBufferPointer
@@ -28,14 +30,16 @@ public final class LoadedBundle {
     /// Opens a bundle held in memory; `path` names it in messages.
     public init(bytes: [UInt8], path: String) throws {
         self.path = path
-        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
-        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
-        let status = pb_bundle_locate(&bundle, storage.baseAddress, UInt64(bytes.count))
-        // Every property is set by now, so a throw runs deinit, which frees the storage.
+        // Located before `storage` is set: a throw before every property is initialised frees
+        // nothing twice (deinit only runs for a fully initialised object).
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        let status = pb_bundle_locate(&bundle, buffer.baseAddress, UInt64(bytes.count))
         guard status == PB_OK else {
-            let what = status == PB_E_MAGIC ? "holds no polybin payload (stripped of it, or not built by polybin)" : "corrupt payload: \(String(cString: pb_status_message(status)))"
-            throw PolybinError("\(path): \(what)")
+            buffer.deallocate()
+            throw PolybinError("\(path): \(Self.problem(status, in: bytes))")
         }
+        storage = buffer
         offsetInFile = UnsafeRawPointer(storage.baseAddress!).distance(to: UnsafeRawPointer(bundle.base))
         let arch = Architecture(rawValue: UInt16(bundle.arch))
         var names: [UInt32: String] = [:]
@@ -50,11 +54,55 @@ public final class LoadedBundle {
             entries.append(Entry(
                 index: i, name: names[i]!, codec: BundleWriter.Codec(rawValue: UInt16(e.codec))!,
                 reference: e.ref == PB_NO_REF ? nil : names[e.ref], size: e.size, storedSize: e.stored_size,
-                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features, arch: arch ?? .x86_64)))
+                sha256: Array(UnsafeBufferPointer(start: e.sha256, count: 32)), features: FeatureSet(bits: e.features, arch: arch ?? .x86_64),
+                storedOffset: UnsafeRawPointer(bundle.base).distance(to: UnsafeRawPointer(e.stored))))
         }
     }
 
     deinit { storage.deallocate() }
+
+    /// The bytes of `path`, which must be a bundle file as `pack` or `embed` writes it (the
+    /// bundle alone, nothing before or after): what `object` and `generate-c` take.
+    public static func bundleFile(_ path: String) throws -> [UInt8] {
+        let bytes = try Files.read(path)
+        var bundle = pb_bundle()
+        let status = bytes.withUnsafeBytes { pb_bundle_open(&bundle, $0.baseAddress, UInt64($0.count)) }
+        guard status == PB_OK else {
+            if status != PB_E_MAGIC { throw PolybinError("\(path): corrupt bundle: \(String(cString: pb_status_message(status)))") }
+            throw PolybinError("\(path): not a polybin bundle file (make one with polybin pack or polybin embed)")
+        }
+        guard bundle.size == UInt64(bytes.count) else {
+            throw PolybinError("\(path): not a polybin bundle file: \(UInt64(bytes.count) - bundle.size) bytes follow its bundle")
+        }
+        return bytes
+    }
+
+    /// Text only the fatbin runner holds: a file with it and no bundle is a fatbin that lost
+    /// its payload.
+    static let runnerMark = Array("the payload is gone from this file".utf8)
+
+    /// Whether `needle` occurs in `bytes`.
+    static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, bytes.count >= needle.count else { return needle.isEmpty }
+        return bytes.withUnsafeBufferPointer { b in
+            needle.withUnsafeBufferPointer { n in
+                var i = 0
+                while i <= b.count - n.count {
+                    if b[i] == first && (1..<n.count).allSatisfy({ b[i + $0] == n[$0] }) { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
+    }
+
+    static func problem(_ status: pb_status, in bytes: [UInt8]) -> String {
+        guard status == PB_E_MAGIC else { return "corrupt payload: \(String(cString: pb_status_message(status)))" }
+        if contains(bytes, runnerMark) {
+            return "a polybin fatbin whose payload is gone (stripped, or its bundle header damaged)"
+        }
+        return "holds no polybin payload"
+    }
 
     public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }
     /// The builds' architecture; nil for a files bundle.

@@ -65,6 +65,12 @@ public enum Files {
         }
     }
 
+    /// Whether both paths name one existing file (same device and inode), however spelled.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     public static func writeAtomically(_ path: String, executable: Bool = false, _ write: (String) throws -> Void) throws {
         try writeAtomically(FilePath(path), executable: executable) { try write($0.description) }
     }

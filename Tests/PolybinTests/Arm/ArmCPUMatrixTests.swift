@@ -119,7 +119,7 @@ import Testing
         let fatbin = dir.appendingPathComponent("fatbin-demo").path
         let report = try Fatbin.inspect(LoadedBundle(path: fatbin))
         #expect(report.arch == "aarch64")
-        #expect(report.flavors.map(\.name).sorted() == Architecture.aarch64.levelNames.sorted())
+        #expect((report.flavors ?? []).map(\.name).sorted() == Architecture.aarch64.levelNames.sorted())
         let result = try run("qemu-aarch64", ["-cpu", "neoverse-n1", fatbin], environment: ["POLYBIN_EXPLAIN": "1"])
         #expect(result.out.hasSuffix("selected: armv8.2-a+dotprod+fp16\n"))
         let bad = try run("make", ["-C", demo.path, "POLYBIN_ARCH=sparc", "POLYBIN_BUILDDIR=\(dir.path)"])

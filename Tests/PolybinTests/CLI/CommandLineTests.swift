@@ -85,7 +85,7 @@ import Testing
         #expect(pack.status == 0, "\(pack.err)")
         let report = try JSONDecoder().decode(Fatbin.Report.self, from: run(TestEnvironment.polybin, ["inspect", "--json", bundle]).stdout)
         #expect(report.exec_order == ["tmpfile", "memfd"])
-        #expect(report.flavors.first { $0.name == "x86-64" }?.reference == "x86-64-v3")
+        #expect(report.flavors?.first { $0.name == "x86-64" }?.reference == "x86-64-v3")
     }
 
     @Test func badChoicesAreRefusedWithOneLine() throws {

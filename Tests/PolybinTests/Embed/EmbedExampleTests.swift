@@ -15,6 +15,7 @@ import Testing
         loaded from: greet.lua
         require('not.there') failed
         searcher: no embedded file 'not/there.lua'
+        embedded directory 'util' has no init.lua
 
         """
 

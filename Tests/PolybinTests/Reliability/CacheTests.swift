@@ -75,22 +75,17 @@ import Testing
         defer { try? FileManager.default.removeItem(at: scratch) }
         let cache = scratch.appendingPathComponent("cache")
         let env = ReliabilityFixtures.environment(cache: cache, ["POLYBIN_EXEC": "cache"])
-        var killed = 0
-        for delay in [0, 2_000, 8_000, 20_000] as [UInt32] {
+        // The runner's test hook kills it at fixed points of a first launch: after the space
+        // is reserved and after the build is written, before it is named.
+        for point in ["reserved", "cache-written"] {
             try? FileManager.default.removeItem(at: cache)
-            let child = try Child(fatbin, argv: [fatbin, "exit", "0"].map { Array($0.utf8) },
-                                  environment: env.map { Array("\($0.key)=\($0.value)".utf8) })
-            var sawTemp = false
-            for _ in 0..<20_000 where !sawTemp {
-                sawTemp = Self.listing(cache).contains { $0.hasPrefix(".tmp-") }
-                if !sawTemp { usleep(200) }
-            }
-            usleep(delay)
-            kill(child.pid, SIGKILL)
-            let outcome = child.wait()
-            if outcome.signal == SIGKILL { killed += 1 }
+            var hooked = env
+            hooked["POLYBIN_TEST_KILL_AT"] = point
+            let outcome = try launch(fatbin, ["exit", "0"], environment: hooked)
+            #expect(outcome.signal == SIGKILL, "the hook at \(point) did not fire: \(outcome)")
+            #expect(Self.listing(cache).isEmpty, "killed at \(point): left \(Self.listing(cache))")
             let next = try launch(fatbin, ["exit", "4"], environment: env)
-            #expect(next.status == 4, "after a kill at +\(delay) µs: \(next)")
+            #expect(next.status == 4, "after a kill at \(point): \(next)")
             let entries = Self.listing(cache).filter { $0.count == 64 }
             #expect(entries.count == 1, "\(Self.listing(cache))")
             for name in entries {
@@ -98,7 +93,6 @@ import Testing
                 #expect(SHA256.hex(SHA256.digest(content)) == name)
             }
         }
-        #expect(killed > 0, "no launch was still extracting when killed")
 
         // What a writer that wrote in place would leave: half an entry under the final name.
         try? FileManager.default.removeItem(at: cache)
@@ -114,7 +108,7 @@ import Testing
         #expect(SHA256.hex(SHA256.digest([UInt8](try Data(contentsOf: entry)))) == name)
 
         // Temp files of killed runs go after an hour; a recent one may be a live launch's.
-        let stale = cache.appendingPathComponent(".tmp-999999-stale"), fresh = cache.appendingPathComponent(".tmp-999998-fresh")
+        let stale = cache.appendingPathComponent(".tmp-999999-\(name)"), fresh = cache.appendingPathComponent(".tmp-999998-\(name)")
         try Data([1, 2, 3]).write(to: stale)
         try Data([1, 2, 3]).write(to: fresh)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale.path)
@@ -122,7 +116,6 @@ import Testing
         forced["POLYBIN_FLAVOR"] = "x86-64"
         #expect(try launch(fatbin, ["exit", "0"], environment: forced).status == 0)
         #expect(!FileManager.default.fileExists(atPath: stale.path) && FileManager.default.fileExists(atPath: fresh.path))
-        print("CacheTests: \(killed) launches killed mid-extraction")
     }
 
     @Test func tamperedEntriesAreNeverExecuted() throws {

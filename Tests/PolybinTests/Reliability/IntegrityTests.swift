@@ -200,10 +200,15 @@ func littleEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIf
             let bundlePath = scratch.appendingPathComponent("\(label).bundle").path
             let object = scratch.appendingPathComponent("\(label).o").path, output = scratch.appendingPathComponent(label).path
             try Data(bytes).write(to: URL(fileURLWithPath: bundlePath))
-            for step in [["object", bundlePath, "-o", object], ["link", object, "-o", output, "--runner", TestEnvironment.runnerArchive]] {
-                let made = try run(TestEnvironment.polybin, step)
-                #expect(made.status == 0, "polybin \(step[0]): \(made.err)")
-            }
+            // `polybin object` takes only a bundle file exactly as packed.
+            let refused = try run(TestEnvironment.polybin, ["object", bundlePath, "-o", object])
+            #expect(refused.status == 1 && refused.err.hasPrefix("polybin: \(bundlePath): ") && !FileManager.default.fileExists(atPath: object),
+                    "\(label): \(refused)")
+            // An object made some other way: the runner refuses a bundle whose size disagrees
+            // with the size linked with it.
+            try Files.write(ObjectEmitter(section: Fatbin.payloadSection).object(for: bytes), to: object)
+            let linked = try run(TestEnvironment.polybin, ["link", object, "-o", output, "--runner", TestEnvironment.runnerArchive])
+            #expect(linked.status == 0, "polybin link: \(linked.err)")
             let result = try Self.runCanary(output, flavor: nil, cache: scratch)
             #expect(result.status == 121 && result.stdout.isEmpty && result.err.hasPrefix("polybin: corrupt payload: "), "\(label): \(result)")
         }
