@@ -20,7 +20,7 @@ public enum Tool {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
-            throw PolybinError("\(what): \(tool) failed (exit \(process.terminationStatus)): \(text)")
+            throw PolybinError("\(what): \(tool) failed (exit \(process.terminationStatus))\(text.isEmpty ? "" : ": \(text)")")
         }
     }
 }
