@@ -167,6 +167,53 @@ static int exec_fd(int fd, const char *path, char *const argv[], char *const env
     return err;
 }
 
+/* POLYBIN_LOG's decision line, completed with the strategy about to run the build and its
+ * place; control bytes in the place are escaped, so it stays one line. */
+static void announce(const pb_launch *l, const char *strategy, const char *where) {
+    if (!l->announce) return;
+    char line[1536];
+    size_t cap = sizeof line - 8, n = 0;
+    int w = snprintf(line, cap, "%s%s", l->announce, strategy);
+    n = w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+    if (where) {
+        static const char digits[] = "0123456789abcdef";
+        if (n + 2 < cap) { line[n++] = ' '; line[n++] = '('; }
+        for (const unsigned char *p = (const unsigned char *)where; *p && n + 4 < cap; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                line[n++] = '\\';
+                line[n++] = 'x';
+                line[n++] = digits[*p >> 4];
+                line[n++] = digits[*p & 15];
+            } else {
+                line[n++] = (char)*p;
+            }
+        }
+        line[n++] = ')';
+    }
+    line[n++] = '\n';
+    pb_write_all(2, line, n);
+}
+
+/* Executes the verified build in `fd` (closed here; `path` is the cache entry's own name,
+ * NULL elsewhere), announcing it first. Returns only when the exec failed:
+ * PB_LAUNCH_REFUSED, detail "STRATEGY: why", when the kernel will not run these bytes from
+ * anywhere; else PB_LAUNCH_UNAVAILABLE, detail "STRATEGY: WHERE: execveat: error" (without
+ * "STRATEGY: " when `named` is 0: the tmpfile strategy lists its places under one name). */
+static int exec_verified(pb_launch *l, int fd, const char *path, const char *strategy, const char *where, int named) {
+    int refused;
+    char why[512];
+    announce(l, strategy, where);
+    int err = exec_fd(fd, path, l->argv, l->envp, &refused, why, sizeof why);
+    close(fd);
+    if (refused) {
+        say(l, "%s: %s", strategy, why);
+        return PB_LAUNCH_REFUSED;
+    }
+    say(l, "%s%s%s%sexecveat: %s", named ? strategy : "", named ? ": " : "", where ? where : "",
+        where ? ": " : "", strerror(err));
+    return PB_LAUNCH_UNAVAILABLE;
+}
+
 /* One decoder for every strategy this launch tries: a delta's reference is decoded once
  * even when the first strategy fails after decoding. Exec replaces it all. */
 static pb_decoder decoder;
@@ -266,16 +313,7 @@ int pb_launch_memfd(pb_launch *l, const char *name) {
     /* Nobody, including this process, can change the verified bytes from here on. */
     fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     pb_fault_point("memfd-written");
-    int refused;
-    char why[512];
-    int err = exec_fd(fd, NULL, l->argv, l->envp, &refused, why, sizeof why);
-    close(fd);
-    if (refused) {
-        say(l, "memfd: %s", why);
-        return PB_LAUNCH_REFUSED;
-    }
-    say(l, "memfd: execveat: %s", strerror(err));
-    return PB_LAUNCH_UNAVAILABLE;
+    return exec_verified(l, fd, NULL, "memfd", NULL, 1);
 }
 
 /* A new file in `dir` that has no name while it is written, so a kill at any point leaves
@@ -329,15 +367,8 @@ int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
                 snprintf(place, sizeof place, "%.500s", l->detail);
             } else {
                 pb_fault_point("tmpfile-written");
-                int refused;
-                char why[512];
-                int err = exec_fd(rfd, NULL, l->argv, l->envp, &refused, why, sizeof why);
-                close(rfd);
-                if (refused) {
-                    say(l, "tmpfile: %s", why);
-                    return PB_LAUNCH_REFUSED;
-                }
-                snprintf(place, sizeof place, "%s: execveat: %s", *dirs, strerror(err));
+                if (exec_verified(l, rfd, NULL, "tmpfile", *dirs, 0) == PB_LAUNCH_REFUSED) return PB_LAUNCH_REFUSED;
+                snprintf(place, sizeof place, "%.500s", l->detail);
             }
         }
         int n = snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", place);
@@ -493,6 +524,12 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     struct stat st;
+    if (dfd < 0 && (errno == ENOTDIR || errno == ELOOP) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* The directory itself, never a symlink to it, however the name is spelled (the
+         * runner drops trailing slashes, which would make open follow it). */
+        say(l, "cache: %s: is a symbolic link, not a directory: skipped (name the directory itself)", dir);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
     if (dfd < 0 || fstat(dfd, &st) != 0) {
         say(l, "cache: %s: %s", dir, strerror(errno));
         if (dfd >= 0) close(dfd);
@@ -512,8 +549,6 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
 
     char entry_path[4200];
     snprintf(entry_path, sizeof entry_path, "%s/%s", dir, name);
-    int refused;
-    char why[512];
     int fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
         entry_record want, have;
@@ -521,14 +556,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
             (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
             (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
             close(dfd);
-            err = exec_fd(fd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
-            close(fd);
-            if (refused) {
-                say(l, "cache: %s", why);
-                return PB_LAUNCH_REFUSED;
-            }
-            say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
-            return PB_LAUNCH_UNAVAILABLE;
+            return exec_verified(l, fd, entry_path, "cache", entry_path, 1);
         }
         close(fd);  /* missing record, or changed since it was verified: write it anew */
     }
@@ -586,14 +614,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         entry_record r = record_of(&mine);
         write_record(dfd, record_name, &r);
     }
-    if (max_bytes) collect(dfd, name, max_bytes);
+    collect(dfd, name, max_bytes);
     close(dfd);
-    err = exec_fd(rfd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
-    close(rfd);
-    if (refused) {
-        say(l, "cache: %s", why);
-        return PB_LAUNCH_REFUSED;
-    }
-    say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
-    return PB_LAUNCH_UNAVAILABLE;
+    return exec_verified(l, rfd, entry_path, "cache", entry_path, 1);
 }
