@@ -120,10 +120,36 @@ static void interpreter_of(int fd, char *out, size_t size) {
     }
 }
 
-/* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
- * missing (ENOSYS: old kernels, seccomp), then to `path` (the cache entry's own name, NULL
- * elsewhere) when /proc is not mounted either; clears close-on-exec when the kernel hands
- * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT).
+/* 1 when the kernel will hand this build to an interpreter that opens it again by path
+ * after exec: a `#!` script, or an ELF of another machine than the kernel's own (run by a
+ * binfmt_misc handler such as qemu-user; the runner may itself be emulated, and then only
+ * /proc/sys/kernel/arch, which qemu does not rewrite, names the real machine). Where that
+ * file is missing (kernels before 6.1) any ELF is counted as interpreted: a build that
+ * keeps one descriptor more is better than one that an interpreter cannot open. */
+static int run_by_interpreter(int fd) {
+    unsigned char head[20];
+    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) return 0;
+    if (head[0] == '#' && head[1] == '!') return 1;
+    if (memcmp(head, "\x7f" "ELF", 4) != 0) return 0;
+    unsigned machine = head[18] | (unsigned)head[19] << 8;
+    char arch[32] = "";
+    int afd = open("/proc/sys/kernel/arch", O_RDONLY | O_CLOEXEC);
+    ssize_t n = afd >= 0 ? read(afd, arch, sizeof arch - 1) : -1;
+    if (afd >= 0) close(afd);
+    if (n <= 0) return 1;
+    arch[n] = 0;
+    arch[strcspn(arch, "\n")] = 0;
+    unsigned native = strcmp(arch, "x86_64") == 0 ? 62 : strcmp(arch, "aarch64") == 0 ? 183 : 0;
+    return machine != native;
+}
+
+/* Returns the errno of the failed exec. Falls back to a path where execveat is missing
+ * (ENOSYS: old kernels, seccomp, qemu-user before 8.0): /proc/self/fd/N, then `path` (the
+ * cache entry's own name, NULL elsewhere) when /proc is not mounted either. An interpreter
+ * (binfmt_misc without its O flag, #!) reopens the path it is given after exec, when
+ * close-on-exec descriptors are gone: it is given the cache entry's name, or /proc/self/fd/N
+ * with the descriptor kept open across exec. Likewise clears close-on-exec when execveat
+ * says the interpreter could not reopen the descriptor (ENOENT).
  * Sets *refused when the kernel will not run these bytes from anywhere (ENOEXEC, a missing
  * interpreter), with the reason in `why`. Resource limits are the program's during exec. */
 static int exec_fd(int fd, const char *path, char *const argv[], char *const envp[], int *refused,
@@ -136,8 +162,17 @@ static int exec_fd(int fd, const char *path, char *const argv[], char *const env
         syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
         err = errno;
         if (err == ENOSYS) {
-            execve(proc, argv, envp);
-            err = errno;
+            int interpreted = run_by_interpreter(fd);
+            err = ENOENT;
+            if (interpreted && path) {
+                execve(path, argv, envp);
+                err = errno;
+            }
+            if (err == ENOENT) {
+                if (interpreted) fcntl(fd, F_SETFD, 0);
+                execve(proc, argv, envp);
+                err = errno;
+            }
             if (err == ENOENT && access(proc, F_OK) != 0) {
                 by_fd = 0;  /* no /proc: ENOENT says nothing about the build */
                 if (path) {
