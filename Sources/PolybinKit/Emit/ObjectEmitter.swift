@@ -179,10 +179,10 @@ public struct ObjectLayout: Sendable {
 
     public var size: UInt64 { payloadOffset + payloadSize + UInt64(tail.count) }
 
-    /// Creates `path` atomically: head and tail written, the payload region zero and
+    /// Creates `path` as one of `files`: head and tail written, the payload region zero and
     /// sparse until `payload` fills it (it gets the file and the payload's offset).
-    public func write(to path: FilePath, payload: (FileDescriptor, UInt64) throws -> Void) throws {
-        try Files.create(path) { fd in
+    public func write(to path: FilePath, in files: OutputFiles, payload: (FileDescriptor, UInt64) throws -> Void) throws {
+        try files.create(path) { fd in
             try fd.resize(to: size)
             try fd.write(head, at: 0)
             try fd.write(tail, at: payloadOffset + payloadSize)

@@ -16,7 +16,8 @@ public enum Files {
     public static func openForReading(_ path: FilePath) throws -> FileDescriptor {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(path, .readOnly)
+            // Non-blocking: a FIFO put where a file was expected is refused, never waited on.
+            fd = try FileDescriptor.open(path, [.readOnly, .nonBlocking])
         } catch let error as SystemError {
             throw PolybinError("\(path): \(error.errno == ENOENT ? "no such file" : "cannot be read (\(error.call): \(error.reason))")")
         }
@@ -37,6 +38,18 @@ public enum Files {
         let fd = try openForReading(path)
         defer { try? fd.close() }
         return try fd.status().size
+    }
+
+    /// The size of a regular file, or its whole content when its `st_size` cannot be trusted:
+    /// a file with no block allocated and a small size (the files of /proc and /sys say 0 or
+    /// 4096 whatever they hold; an empty file costs one read) is read to its end instead.
+    public static func sizeOrContent(of path: FilePath) throws -> (size: UInt64, content: [UInt8]?) {
+        let fd = try openForReading(path)
+        defer { try? fd.close() }
+        let info = try fd.status()
+        guard info.allocated == 0 && info.size <= 1 << 20 else { return (info.size, nil) }
+        let content = try fd.readToEnd(limit: 256 << 20)
+        return (UInt64(content.count), content)
     }
 
     /// The temporary name beside `path` that an atomic write goes through.
