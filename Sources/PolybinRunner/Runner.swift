@@ -14,8 +14,7 @@ func fail(_ code: Int32, _ message: Text) -> Never {
     var line = Text()
     line.add("polybin: ")
     line.add(message)
-    line.add("\n")
-    line.write(to: 2)
+    line.writeLine(to: 2)
     pb_exit(code)
 }
 
@@ -32,6 +31,7 @@ public func runnerMain(
     _ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 ) -> Int32 {
     pb_guard_truncation(RunnerExit.corruptPayload)
+    let variables = Variables.read()
     if pb_mapped(polybin_runner_bundle()) == 0 {
         var message = Text()
         message.add("corrupt payload: the payload is gone from this file (its section was stripped)")
@@ -64,33 +64,29 @@ public func runnerMain(
     }
 
     let host = pb_cpu_features()
-    if let explain = CText.environment("POLYBIN_EXPLAIN"), explain.equals("1") {
-        let forced = CText.environment("POLYBIN_FLAVOR") != nil
-        let chosen = forced ? Int64(choose(&bundle, host: host)) : pb_select(&bundle, host)
+    if variables.explain {
+        let chosen = variables.flavor != nil ? Int64(choose(&bundle, host: host, variables)) : pb_select(&bundle, host)
         printDecision(&bundle, host: host, chosen: chosen)
         pb_exit(chosen < 0 ? RunnerExit.noUsableFlavor : 0)
     }
-    let chosen = choose(&bundle, host: host)
-
-    let order = execOrder(bundle)
-    if let log = CText.environment("POLYBIN_LOG"), log.equals("1") {
-        var line = Text()
-        line.add("polybin: cpu ")
-        line.add(level: pb_level_of(host))
-        line.add(", running ")
-        line.add(entry(&bundle, chosen).name)
-        line.add(" via ")
-        line.add(order.names)
-        line.add("\n")
-        line.write(to: 2)
+    let chosen = choose(&bundle, host: host, variables)
+    let order = variables.exec ?? packedOrder(bundle)
+    // The decision line, completed with the strategy and place by the C layer immediately
+    // before the exec that runs the build (README, "Runner environment").
+    var announce = Text()
+    if variables.log {
+        announce.add("polybin: cpu ")
+        announce.add(level: pb_level_of(host))
+        announce.add(", running ")
+        announce.add(entry(&bundle, chosen).name)
+        announce.add(" via ")
     }
-
-    launch(&bundle, index: chosen, order: order, argv: argv, envp: envp)
+    launch(&bundle, index: chosen, order: order, variables, announce: announce, argv: argv, envp: envp)
 }
 
 /// POLYBIN_FLAVOR when set (refused when this CPU cannot run it), else the best usable build.
-func choose(_ bundle: inout pb_bundle, host: pb_features) -> UInt32 {
-    if let forced = CText.environment("POLYBIN_FLAVOR") {
+func choose(_ bundle: inout pb_bundle, host: pb_features, _ variables: Variables) -> UInt32 {
+    if let forced = variables.flavor {
         let index = pb_bundle_find(&bundle, forced.pointer, forced.count)
         var message = Text()
         message.add("POLYBIN_FLAVOR=")

@@ -38,10 +38,46 @@ struct Text {
         return copy.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
+    /// A value from the caller, in double quotes: `"` and `\` escaped, and at most 200 of
+    /// its bytes (then `...`). Control bytes are escaped when the line is written.
+    mutating func add(quoted value: CText) {
+        bytes.append(0x22)
+        var i = 0
+        while value.pointer[i] != 0 {
+            if i == 200 {
+                add("...")
+                break
+            }
+            let c = UInt8(bitPattern: value.pointer[i])
+            if c == 0x22 || c == 0x5C { bytes.append(0x5C) }
+            bytes.append(c)
+            i += 1
+        }
+        bytes.append(0x22)
+    }
+
     var isEmpty: Bool { bytes.isEmpty }
 
     func write(to fd: Int32) {
         bytes.withUnsafeBytes { pb_write_all(fd, $0.baseAddress, UInt64($0.count)) }
+    }
+
+    /// The text as one line on `fd`: every control byte in it (a newline in a path or a
+    /// variable, say) written as `\xNN`, then one newline.
+    func writeLine(to fd: Int32) {
+        var line = Text()
+        let digits: StaticString = "0123456789abcdef"
+        for c in bytes {
+            if c < 0x20 || c == 0x7F {
+                line.add("\\x")
+                line.bytes.append(digits.utf8Start[Int(c >> 4)])
+                line.bytes.append(digits.utf8Start[Int(c & 15)])
+            } else {
+                line.bytes.append(c)
+            }
+        }
+        line.bytes.append(0x0A)
+        line.write(to: fd)
     }
 }
 
@@ -64,6 +100,13 @@ struct CText {
 
     var isAbsolutePath: Bool { pointer[0] == 0x2F }
 
+    /// The variable's value when it is set, empty or not.
+    static func variable(_ name: StaticString) -> CText? {
+        guard let value = pb_env(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)) else { return nil }
+        return CText(pointer: value)
+    }
+
+    /// The variable's value when it is set and not empty.
     static func environment(_ name: StaticString) -> CText? {
         guard let value = pb_env(UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)),
               value[0] != 0 else { return nil }

@@ -107,7 +107,7 @@ import Testing
         let demo = try DemoFixture.get()
         let result = try run(demo.fatbin, environment: ["POLYBIN_EXEC": "cache,floppy"])
         #expect(result.status == 120)
-        #expect(result.err == "polybin: POLYBIN_EXEC=cache,floppy: expected a comma-separated list of cache, memfd, tmpfile\n")
+        #expect(result.err == "polybin: POLYBIN_EXEC: expected a comma-separated list of cache, memfd, tmpfile, each at most once, got \"cache,floppy\"\n")
     }
 
     @Test func packTimeExecOrderIsStoredAndUsed() throws {

@@ -19,12 +19,16 @@ typedef struct pb_launch {
     char *const *argv;
     char *const *envp;
     pb_status status;           /* set with PB_LAUNCH_CORRUPT */
+    /* POLYBIN_LOG's decision line up to "via " (NULL: no log): completed with the strategy
+     * and its place, and written to stderr, immediately before the exec that runs the build. */
+    const char *announce;
     char detail[1024];          /* one line: what was tried and why it failed */
 } pb_launch;
 
 /* Content-addressed cache in `dir` (created 0700 when missing, refused when not owned by
  * this user or writable by others). Warm launches compare a record of inode, size and ctime
- * taken when the entry was written and verified; `max_bytes` bounds the directory. */
+ * taken when the entry was written and verified; `max_bytes` bounds the directory (0 keeps
+ * only the entry just written). */
 int pb_launch_cache(pb_launch *launch, const char *dir, uint64_t max_bytes);
 
 /* Anonymous memory file named "polybin:NAME", sealed after verification. */

@@ -120,10 +120,36 @@ static void interpreter_of(int fd, char *out, size_t size) {
     }
 }
 
-/* Returns the errno of the failed exec. Falls back to the /proc path where execveat is
- * missing (ENOSYS: old kernels, seccomp), then to `path` (the cache entry's own name, NULL
- * elsewhere) when /proc is not mounted either; clears close-on-exec when the kernel hands
- * the file to an interpreter (binfmt_misc, #!), which must reopen it by path (ENOENT).
+/* 1 when the kernel will hand this build to an interpreter that opens it again by path
+ * after exec: a `#!` script, or an ELF of another machine than the kernel's own (run by a
+ * binfmt_misc handler such as qemu-user; the runner may itself be emulated, and then only
+ * /proc/sys/kernel/arch, which qemu does not rewrite, names the real machine). Where that
+ * file is missing (kernels before 6.1) any ELF is counted as interpreted: a build that
+ * keeps one descriptor more is better than one that an interpreter cannot open. */
+static int run_by_interpreter(int fd) {
+    unsigned char head[20];
+    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) return 0;
+    if (head[0] == '#' && head[1] == '!') return 1;
+    if (memcmp(head, "\x7f" "ELF", 4) != 0) return 0;
+    unsigned machine = head[18] | (unsigned)head[19] << 8;
+    char arch[32] = "";
+    int afd = open("/proc/sys/kernel/arch", O_RDONLY | O_CLOEXEC);
+    ssize_t n = afd >= 0 ? read(afd, arch, sizeof arch - 1) : -1;
+    if (afd >= 0) close(afd);
+    if (n <= 0) return 1;
+    arch[n] = 0;
+    arch[strcspn(arch, "\n")] = 0;
+    unsigned native = strcmp(arch, "x86_64") == 0 ? 62 : strcmp(arch, "aarch64") == 0 ? 183 : 0;
+    return machine != native;
+}
+
+/* Returns the errno of the failed exec. Falls back to a path where execveat is missing
+ * (ENOSYS: old kernels, seccomp, qemu-user before 8.0): /proc/self/fd/N, then `path` (the
+ * cache entry's own name, NULL elsewhere) when /proc is not mounted either. An interpreter
+ * (binfmt_misc without its O flag, #!) reopens the path it is given after exec, when
+ * close-on-exec descriptors are gone: it is given the cache entry's name, or /proc/self/fd/N
+ * with the descriptor kept open across exec. Likewise clears close-on-exec when execveat
+ * says the interpreter could not reopen the descriptor (ENOENT).
  * Sets *refused when the kernel will not run these bytes from anywhere (ENOEXEC, a missing
  * interpreter), with the reason in `why`. Resource limits are the program's during exec. */
 static int exec_fd(int fd, const char *path, char *const argv[], char *const envp[], int *refused,
@@ -136,8 +162,17 @@ static int exec_fd(int fd, const char *path, char *const argv[], char *const env
         syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
         err = errno;
         if (err == ENOSYS) {
-            execve(proc, argv, envp);
-            err = errno;
+            int interpreted = run_by_interpreter(fd);
+            err = ENOENT;
+            if (interpreted && path) {
+                execve(path, argv, envp);
+                err = errno;
+            }
+            if (err == ENOENT) {
+                if (interpreted) fcntl(fd, F_SETFD, 0);
+                execve(proc, argv, envp);
+                err = errno;
+            }
             if (err == ENOENT && access(proc, F_OK) != 0) {
                 by_fd = 0;  /* no /proc: ENOENT says nothing about the build */
                 if (path) {
@@ -165,6 +200,53 @@ static int exec_fd(int fd, const char *path, char *const argv[], char *const env
                      interp[0] ? "; interpreter " : "", interp);
     }
     return err;
+}
+
+/* POLYBIN_LOG's decision line, completed with the strategy about to run the build and its
+ * place; control bytes in the place are escaped, so it stays one line. */
+static void announce(const pb_launch *l, const char *strategy, const char *where) {
+    if (!l->announce) return;
+    char line[1536];
+    size_t cap = sizeof line - 8, n = 0;
+    int w = snprintf(line, cap, "%s%s", l->announce, strategy);
+    n = w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+    if (where) {
+        static const char digits[] = "0123456789abcdef";
+        if (n + 2 < cap) { line[n++] = ' '; line[n++] = '('; }
+        for (const unsigned char *p = (const unsigned char *)where; *p && n + 4 < cap; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                line[n++] = '\\';
+                line[n++] = 'x';
+                line[n++] = digits[*p >> 4];
+                line[n++] = digits[*p & 15];
+            } else {
+                line[n++] = (char)*p;
+            }
+        }
+        line[n++] = ')';
+    }
+    line[n++] = '\n';
+    pb_write_all(2, line, n);
+}
+
+/* Executes the verified build in `fd` (closed here; `path` is the cache entry's own name,
+ * NULL elsewhere), announcing it first. Returns only when the exec failed:
+ * PB_LAUNCH_REFUSED, detail "STRATEGY: why", when the kernel will not run these bytes from
+ * anywhere; else PB_LAUNCH_UNAVAILABLE, detail "STRATEGY: WHERE: execveat: error" (without
+ * "STRATEGY: " when `named` is 0: the tmpfile strategy lists its places under one name). */
+static int exec_verified(pb_launch *l, int fd, const char *path, const char *strategy, const char *where, int named) {
+    int refused;
+    char why[512];
+    announce(l, strategy, where);
+    int err = exec_fd(fd, path, l->argv, l->envp, &refused, why, sizeof why);
+    close(fd);
+    if (refused) {
+        say(l, "%s: %s", strategy, why);
+        return PB_LAUNCH_REFUSED;
+    }
+    say(l, "%s%s%s%sexecveat: %s", named ? strategy : "", named ? ": " : "", where ? where : "",
+        where ? ": " : "", strerror(err));
+    return PB_LAUNCH_UNAVAILABLE;
 }
 
 /* One decoder for every strategy this launch tries: a delta's reference is decoded once
@@ -266,16 +348,7 @@ int pb_launch_memfd(pb_launch *l, const char *name) {
     /* Nobody, including this process, can change the verified bytes from here on. */
     fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     pb_fault_point("memfd-written");
-    int refused;
-    char why[512];
-    int err = exec_fd(fd, NULL, l->argv, l->envp, &refused, why, sizeof why);
-    close(fd);
-    if (refused) {
-        say(l, "memfd: %s", why);
-        return PB_LAUNCH_REFUSED;
-    }
-    say(l, "memfd: execveat: %s", strerror(err));
-    return PB_LAUNCH_UNAVAILABLE;
+    return exec_verified(l, fd, NULL, "memfd", NULL, 1);
 }
 
 /* A new file in `dir` that has no name while it is written, so a kill at any point leaves
@@ -329,15 +402,8 @@ int pb_launch_tmpfile(pb_launch *l, const char *const *dirs) {
                 snprintf(place, sizeof place, "%.500s", l->detail);
             } else {
                 pb_fault_point("tmpfile-written");
-                int refused;
-                char why[512];
-                int err = exec_fd(rfd, NULL, l->argv, l->envp, &refused, why, sizeof why);
-                close(rfd);
-                if (refused) {
-                    say(l, "tmpfile: %s", why);
-                    return PB_LAUNCH_REFUSED;
-                }
-                snprintf(place, sizeof place, "%s: execveat: %s", *dirs, strerror(err));
+                if (exec_verified(l, rfd, NULL, "tmpfile", *dirs, 0) == PB_LAUNCH_REFUSED) return PB_LAUNCH_REFUSED;
+                snprintf(place, sizeof place, "%.500s", l->detail);
             }
         }
         int n = snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", place);
@@ -493,6 +559,12 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     struct stat st;
+    if (dfd < 0 && (errno == ENOTDIR || errno == ELOOP) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* The directory itself, never a symlink to it, however the name is spelled (the
+         * runner drops trailing slashes, which would make open follow it). */
+        say(l, "cache: %s: is a symbolic link, not a directory: skipped (name the directory itself)", dir);
+        return PB_LAUNCH_UNAVAILABLE;
+    }
     if (dfd < 0 || fstat(dfd, &st) != 0) {
         say(l, "cache: %s: %s", dir, strerror(errno));
         if (dfd >= 0) close(dfd);
@@ -512,8 +584,6 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
 
     char entry_path[4200];
     snprintf(entry_path, sizeof entry_path, "%s/%s", dir, name);
-    int refused;
-    char why[512];
     int fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
         entry_record want, have;
@@ -521,14 +591,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
             (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
             (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
             close(dfd);
-            err = exec_fd(fd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
-            close(fd);
-            if (refused) {
-                say(l, "cache: %s", why);
-                return PB_LAUNCH_REFUSED;
-            }
-            say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
-            return PB_LAUNCH_UNAVAILABLE;
+            return exec_verified(l, fd, entry_path, "cache", entry_path, 1);
         }
         close(fd);  /* missing record, or changed since it was verified: write it anew */
     }
@@ -586,14 +649,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
         entry_record r = record_of(&mine);
         write_record(dfd, record_name, &r);
     }
-    if (max_bytes) collect(dfd, name, max_bytes);
+    collect(dfd, name, max_bytes);
     close(dfd);
-    err = exec_fd(rfd, entry_path, l->argv, l->envp, &refused, why, sizeof why);
-    close(rfd);
-    if (refused) {
-        say(l, "cache: %s", why);
-        return PB_LAUNCH_REFUSED;
-    }
-    say(l, "cache: %s: execveat: %s", entry_path, strerror(err));
-    return PB_LAUNCH_UNAVAILABLE;
+    return exec_verified(l, rfd, entry_path, "cache", entry_path, 1);
 }
