@@ -47,13 +47,15 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         try perform {
             var embed = Embed(name: name)
-            embed.inputs = inputs
-            embed.rules = EmbedInputs(includeHidden: includeHidden, followSymlinks: followSymlinks, base: base)
+            // Paths keep the bytes they were given as, UTF-8 or not.
+            embed.inputs = try inputs.map(ArgumentBytes.path)
+            embed.rules = EmbedInputs(includeHidden: includeHidden, followSymlinks: followSymlinks,
+                                      base: try base.map(ArgumentBytes.path))
             embed.mode = mode
-            embed.output = output
-            embed.header = header
-            embed.depfile = depfile
-            embed.bundleFile = bundle
+            embed.output = try output.map(ArgumentBytes.path)
+            embed.header = try header.map(ArgumentBytes.path)
+            embed.depfile = try depfile.map(ArgumentBytes.path)
+            embed.bundleFile = try bundle.map(ArgumentBytes.path)
             embed.compressionLevel = compress ? level ?? 3 : nil
             embed.compiler = cc
             if let target {

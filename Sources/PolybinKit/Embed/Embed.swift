@@ -14,17 +14,22 @@ public enum EmbedMode: String, CaseIterable, Sendable {
 
 /// `polybin embed`: files and directories → a bundle → an object or C source with a lookup
 /// API (README.md, "Embedded files"). The same inputs give byte-identical outputs, wherever it runs.
+///
+/// Nothing is lost and nothing goes stale: outputs that are one file with an input or with
+/// each other are refused before anything is written; a directory walked leaves the outputs
+/// out; every output is written to a temporary file beside it and all are renamed into place
+/// only when all are complete. Paths are bytes from the command line to the file system.
 public struct Embed {
     public var name: String
-    public var inputs: [String] = []
+    public var inputs: [FilePath] = []
     public var rules = EmbedInputs()
     public var mode: EmbedMode = .object
     /// The object or C file; nil writes only the header.
-    public var output: String?
-    public var header: String?
-    public var depfile: String?
+    public var output: FilePath?
+    public var header: FilePath?
+    public var depfile: FilePath?
     /// Where c-embed and c-incbin put the bundle (default: the output with `.bundle` for `.c`).
-    public var bundleFile: String?
+    public var bundleFile: FilePath?
     public var compressionLevel: Int32?
     /// The C compiler of `--mode object` (default: $CC or cc; aarch64-linux-gnu-gcc for an
     /// aarch64 target on another machine).
@@ -39,19 +44,34 @@ public struct Embed {
         guard output != nil || header != nil else {
             throw PolybinError("nothing to write: pass -o FILE (and --header FILE for the API)")
         }
+        let files = OutputFiles()
+        do {
+            try write(into: files)
+            try files.commit()
+        } catch {
+            files.abandon()
+            throw error
+        }
+    }
+
+    private func write(into files: OutputFiles) throws {
         guard let output else {
             guard inputs.isEmpty else {
                 throw PolybinError("\(inputs[0]): nothing would hold the files: pass -o FILE")
             }
-            try writeHeader()
+            _ = try Self.places(of: [header].compactMap { $0 })
+            try writeHeader(into: files)
             return
         }
         if mode == .object || mode == .c, bundleFile != nil {
             throw PolybinError("--bundle is for --mode c-embed and c-incbin; --mode \(mode.rawValue) holds the bundle itself")
         }
         let bundlePath = mode == .cEmbed || mode == .cIncbin ? bundleFile ?? Self.defaultBundlePath(for: output) : nil
+        // Before anything is written: outputs that are one file, or an input, fail the run.
+        var rules = self.rules
+        rules.outputs = try Self.places(of: [output, bundlePath, header, depfile].compactMap { $0 })
         let collection = try rules.collect(inputs)
-        // Before anything is written: a path make cannot read fails the whole run.
+        // A path make cannot read fails the run too.
         let dependencies = try depfile.map { _ in
             try Depfile.text(targets: [output] + (bundlePath.map { [$0] } ?? []),
                              prerequisites: collection.files.map(\.path) + collection.directories)
@@ -71,37 +91,61 @@ public struct Embed {
                     extern const unsigned char \(symbol)[];
                     const uint64_t \(symbol)_size = \(packed.size)u;
                     """.utf8)),
-                output: output)
+                output: output, into: files)
         case .c:
             let payload = CEmitter(symbol: symbol, section: section).definitions(for: try packed.bytes())
-            try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
+            try files.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
         case .cEmbed, .cIncbin:
             guard let bundlePath else { preconditionFailure("c-embed and c-incbin always have a bundle path") }
-            let reference = TextPath.relative(bundlePath, from: Self.directory(of: output))
-            let sourceName = TextPath.lastComponent(output)
+            guard let reference = TextPath.relative(bundlePath, from: output.directory).string else {
+                throw PolybinError("\(bundlePath): the C file would spell this bundle path, which is not UTF-8: choose another --bundle")
+            }
+            // Only messages in the C file name it: shown lossily when its bytes are not UTF-8.
+            let sourceName = String(decoding: output.lastComponent, as: UTF8.self)
             let emitter = CEmitter(symbol: symbol, section: section)
             let size = Int(packed.size)
             let payload = mode == .cEmbed
                 ? try emitter.embedDefinitions(file: reference, size: size, sourceName: sourceName)
                 : emitter.incbinDefinitions(file: reference, size: size, sourceName: sourceName)
-            // The bundle first: a source whose bundle failed to write would not build.
-            try Files.create(FilePath(bundlePath)) { fd in
+            try files.create(bundlePath) { fd in
                 try fd.resize(to: packed.size)
                 try packed.write(to: fd, at: 0)
             }
-            try Self.write(parts: source.source(mode: mode, rows: packed.rows, payload: Array(payload.utf8)), to: output)
+            try files.write(parts: source.source(mode: mode, rows: packed.rows, payload: Array(payload.utf8)), to: output)
         }
-        if header != nil { try writeHeader() }
-        if let depfile, let dependencies { try Self.write(Array(dependencies.utf8), to: depfile) }
+        if header != nil { try writeHeader(into: files) }
+        if let depfile, let dependencies { try files.write(parts: [dependencies], to: depfile) }
     }
 
     /// The header depends only on the name: it is rewritten only when its text changes, so
     /// sources that include it are not rebuilt when an embedded file changes.
-    private func writeHeader() throws {
+    private func writeHeader(into files: OutputFiles) throws {
         guard let header else { return }
         let text = Array(EmbedSource(name: name).header().utf8)
-        if (try? Files.read(FilePath(header))) == text { return }
-        try Self.write(text, to: header)
+        if (try? Files.read(header)) == text { return }
+        try files.write(parts: [text], to: header)
+    }
+
+    /// Where each output goes, refusing an output that is not a file polybin may replace
+    /// and two outputs that are one file, however spelled.
+    static func places(of outputs: [FilePath]) throws -> [(path: FilePath, place: FilePlace)] {
+        var places: [(path: FilePath, place: FilePlace)] = []
+        for path in outputs {
+            let place: FilePlace
+            do {
+                place = try FilePlace(path)
+            } catch let error as SystemError {
+                throw PolybinError("\(path): cannot be written (\(error.call): \(error.reason))")
+            }
+            if let existing = place.existing, existing.kind != .regular {
+                throw PolybinError("\(path): \(existing.kind == .directory ? "is a directory" : "is not a regular file"), which an output of polybin embed would replace: name a file")
+            }
+            if let other = places.first(where: { $0.place.isSame(as: place) }) {
+                throw PolybinError("\(path): is the same file as \(other.path): each output needs a file of its own")
+            }
+            places.append((path, place))
+        }
+        return places
     }
 
     public static func requireIdentifier(_ name: String) throws {
@@ -112,17 +156,9 @@ public struct Embed {
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws { try Files.write(bytes, to: FilePath(path)) }
-
-    static func write(parts: [[UInt8]], to path: String) throws { try Files.write(parts: parts, to: FilePath(path)) }
-
-    static func defaultBundlePath(for output: String) -> String {
-        (output.hasSuffix(".c") ? String(output.dropLast(2)) : output) + ".bundle"
-    }
-
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+    static func defaultBundlePath(for output: FilePath) -> FilePath {
+        let bytes = output.bytes
+        return FilePath(bytes: (bytes.count >= 2 && bytes.suffix(2) == [0x2E, 0x63] ? Array(bytes.dropLast(2)) : bytes) + Array(".bundle".utf8))
     }
 }
 
@@ -133,7 +169,8 @@ struct EmbedObject {
     var compiler: String?
     var machine: ObjectEmitter.Machine = .x86_64
 
-    func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: String) throws {
+    func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: FilePath,
+               into files: OutputFiles) throws {
         let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
         let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
         defer { try? FileSystem.removeTree(dir) }
@@ -149,6 +186,6 @@ struct EmbedObject {
         let section = (machine.largeSectionFlag == nil ? ".rodata" : ".lrodata") + ".polybin.\(name)"
         let layout = try ObjectEmitter(symbol: symbol, section: section, machine: machine)
             .adding(payloadSize: packed.size, to: compiled, named: "\(cc) -c \(source)")
-        try layout.write(to: FilePath(output)) { fd, offset in try packed.write(to: fd, at: offset) }
+        try layout.write(to: output, in: files) { fd, offset in try packed.write(to: fd, at: offset) }
     }
 }

@@ -47,7 +47,7 @@ public struct FilesPacker {
         var sources: [Source] = []
         var known: [String: [UInt8]] = [:]
         if let level = compressionLevel {
-            let contents = try files.map { try Files.read($0.path) }
+            let contents = try files.map { file in try Files.sizeOrContent(of: file.path).content ?? Files.read(file.path) }
             let frames = try compress(contents, level: level)
             for (i, file) in files.enumerated() {
                 let hash = SHA256.digest(contents[i])
@@ -61,21 +61,26 @@ public struct FilesPacker {
                 known[file.name] = hash
             }
         } else {
-            let sizes = try files.map { try Files.size(of: FilePath($0.path)) }
+            // A file whose st_size cannot be trusted (/proc, /sys) comes back read whole.
+            let measured = try files.map { try Files.sizeOrContent(of: $0.path) }
+            let sizes = measured.map(\.size)
+            for (i, file) in files.enumerated() {
+                if let content = measured[i].content { known[file.name] = SHA256.digest(content) }
+            }
             var sharing: [UInt64: Int] = [:]
             for size in sizes { sharing[size, default: 0] += 1 }
             // Only files of a size some other file has can be duplicates: hash those first.
-            let candidates = files.indices.filter { sharing[sizes[$0]]! > 1 }
+            let candidates = files.indices.filter { sharing[sizes[$0]]! > 1 && measured[$0].content == nil }
             let results = ConcurrentResults<Result<[UInt8], Error>>(count: candidates.count)
             DispatchQueue.concurrentPerform(iterations: candidates.count) { j in
                 let file = files[candidates[j]]
-                results[j] = Result { try Self.hash(FilePath(file.path), size: sizes[candidates[j]]) }
+                results[j] = Result { try Self.hash(file.path, size: sizes[candidates[j]]) }
             }
             for (j, i) in candidates.enumerated() { known[files[i].name] = try results[j]!.get() }
             for (i, file) in files.enumerated() {
                 inputs.append(BundleLayout.Input(name: file.name, codec: .raw, size: sizes[i], storedSize: sizes[i],
                                                  identity: known[file.name]))
-                sources.append(.file(FilePath(file.path), size: sizes[i]))
+                sources.append(measured[i].content.map { .bytes($0) } ?? .file(file.path, size: sizes[i]))
             }
         }
         let layout = try BundleLayout(kind: .files, inputs: inputs)

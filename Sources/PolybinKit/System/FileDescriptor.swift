@@ -19,6 +19,8 @@ public struct FileDescriptor: Sendable {
         public static let truncate = Options(rawValue: O_TRUNC)
         public static let noFollow = Options(rawValue: O_NOFOLLOW)
         public static let directory = Options(rawValue: O_DIRECTORY)
+        /// Opening a FIFO or a device returns at once instead of waiting for the other end.
+        public static let nonBlocking = Options(rawValue: O_NONBLOCK)
     }
 
     public static func open(_ path: FilePath, _ options: Options, permissions: UInt32 = 0o644) throws -> FileDescriptor {
@@ -154,6 +156,21 @@ public struct FileDescriptor: Sendable {
 
     public func setPermissions(_ permissions: UInt32) throws {
         guard fchmod(rawValue, mode_t(permissions)) == 0 else { throw SystemError.last("fchmod", path) }
+    }
+
+    /// Reads from the current position to the end of the file, whatever `st_size` says
+    /// (files in /proc and /sys report 0 or 4096); more than `limit` bytes is an error.
+    public func readToEnd(limit: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return bytes }
+            guard bytes.count + n <= limit else {
+                throw PolybinError("\(path): reads past \(limit) bytes although its size is \((try? status().size) ?? 0): a file whose size is not its length must be small")
+            }
+            bytes.append(contentsOf: chunk[..<n])
+        }
     }
 
     /// Reads the whole file in one allocation of its size; a file that changes size while

@@ -24,6 +24,39 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible, Expressible
 
     public func appending(_ component: String) -> FilePath { appending(Array(component.utf8)) }
 
+    /// The path without trailing slashes ("/" stays "/").
+    public var trimmed: FilePath {
+        var bytes = self.bytes
+        while bytes.count > 1 && bytes.last == 0x2F { bytes.removeLast() }
+        return FilePath(bytes: bytes)
+    }
+
+    /// The last non-empty component: `web/` gives `web`; "/" gives "/".
+    public var lastComponent: [UInt8] {
+        bytes.split(separator: 0x2F).last.map(Array.init) ?? bytes
+    }
+
+    /// The directory holding the last component, as spelled: `a/b` gives `a`, `b` gives `.`.
+    public var directory: FilePath {
+        let path = trimmed.bytes
+        guard let slash = path.lastIndex(of: 0x2F) else { return "." }
+        return slash == 0 ? "/" : FilePath(bytes: Array(path[..<slash]))
+    }
+
+    /// The components made absolute against `cwd`, with `.` and `..` resolved as text.
+    public func components(from cwd: FilePath) -> [[UInt8]] {
+        let joined = bytes.first == 0x2F ? bytes : cwd.bytes + [0x2F] + bytes
+        var parts: [[UInt8]] = []
+        for part in joined.split(separator: 0x2F) {
+            switch Array(part) {
+            case [0x2E]: continue
+            case [0x2E, 0x2E]: if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(Array(part))
+            }
+        }
+        return parts
+    }
+
     /// Calls `body` with the path as a C string. A path holding a NUL cannot name a file:
     /// the call fails with EINVAL rather than silently naming a shorter path.
     func withCString<T>(_ call: String, _ body: (UnsafePointer<CChar>) throws -> T) throws -> T {

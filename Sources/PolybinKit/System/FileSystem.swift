@@ -50,6 +50,13 @@ public enum FileSystem {
         guard result == 0 else { throw SystemError.last("rename", to) }
     }
 
+    /// Sets the file's access and modification times to now.
+    public static func touch(_ path: FilePath) throws {
+        guard try path.withCString("utimensat", { utimensat(AT_FDCWD, $0, nil, 0) }) == 0 else {
+            throw SystemError.last("utimensat", path)
+        }
+    }
+
     public static func remove(_ path: FilePath) throws {
         guard try path.withCString("unlink", { unlink($0) }) == 0 else { throw SystemError.last("unlink", path) }
     }

@@ -16,7 +16,8 @@ public enum Files {
     public static func openForReading(_ path: FilePath) throws -> FileDescriptor {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(path, .readOnly)
+            // Non-blocking: a FIFO put where a file was expected is refused, never waited on.
+            fd = try FileDescriptor.open(path, [.readOnly, .nonBlocking])
         } catch let error as SystemError {
             throw PolybinError("\(path): \(error.errno == ENOENT ? "no such file" : "cannot be read (\(error.call): \(error.reason))")")
         }
@@ -37,6 +38,18 @@ public enum Files {
         let fd = try openForReading(path)
         defer { try? fd.close() }
         return try fd.status().size
+    }
+
+    /// The size of a regular file, or its whole content when its `st_size` cannot be trusted:
+    /// a file with no block allocated and a small size (the files of /proc and /sys say 0 or
+    /// 4096 whatever they hold; an empty file costs one read) is read to its end instead.
+    public static func sizeOrContent(of path: FilePath) throws -> (size: UInt64, content: [UInt8]?) {
+        let fd = try openForReading(path)
+        defer { try? fd.close() }
+        let info = try fd.status()
+        guard info.allocated == 0 && info.size <= 1 << 20 else { return (info.size, nil) }
+        let content = try fd.readToEnd(limit: 256 << 20)
+        return (UInt64(content.count), content)
     }
 
     /// The temporary name beside `path` that an atomic write goes through.
@@ -62,6 +75,14 @@ public enum Files {
         } catch {
             try? FileSystem.remove(temp)
             throw error
+        }
+    }
+
+    /// Refuses to write `output` when it names one of `inputs` (`what` says which), however
+    /// spelled: the atomic rename would replace that input with the output.
+    public static func refuseOverwriting(_ output: String, inputs: [(path: String, what: String)]) throws {
+        for input in inputs where sameFile(input.path, output) {
+            throw PolybinError("\(output): is \(input.what); writing it would replace that input (choose another -o)")
         }
     }
 

@@ -119,7 +119,7 @@ import PolybinFiles
     @Test func polybinFilesAnswersLikeAScanOfEveryName() throws {
         let tree = try Self.tree()
         defer { try? FileManager.default.removeItem(at: tree.root) }
-        let bundle = try FilesPacker().pack(EmbedInputs().collect([tree.root.path]).files).bytes()
+        let bundle = try FilesPacker().pack(EmbedInputs().collect([FilePath(tree.root.path)]).files).bytes()
         try bundle.withUnsafeBytes { raw in
             let files = try EmbeddedFiles(bundle: raw)
             #expect(files.map(\.name) == Self.names)
