@@ -12,4 +12,20 @@ ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, int64_t *o
 /* lseek(fd, offset, SEEK_DATA) and SEEK_HOLE: where data and holes of a sparse file lie. */
 int64_t pb_seek_data(int fd, int64_t offset);
 int64_t pb_seek_hole(int fd, int64_t offset);
+
+/* Starts PATH with ARGV and ENVP (NULL: this process's environment) in DIRECTORY (NULL: this
+ * one), its stdin, stdout and stderr being IN_FD, OUT_FD and ERR_FD and no other descriptor
+ * open. The child starts with an empty signal mask and every signal at its default
+ * disposition, whatever the calling thread blocks or ignores (a test runner's or dispatch
+ * worker's blocked SIGCHLD would otherwise reach it: cmake then waits forever for its own
+ * children). Returns 0 and sets *PID, or an errno value. */
+int pb_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
+             int in_fd, int out_fd, int err_fd, pid_t *pid);
+
+/* Waits for PID (retrying EINTR). Returns 0 with *CODE its exit status and *SIGNALED 0, or
+ * *CODE the signal that killed it and *SIGNALED 1; -1 with errno set when waitpid fails. */
+int pb_wait(pid_t pid, int *code, int *signaled);
+
+/* pipe2(fds, O_CLOEXEC): fds[0] reads, fds[1] writes. */
+int pb_pipe(int fds[2]);
 #endif

@@ -1,7 +1,11 @@
 /* Thin syscall wrappers for the Swift System layer (Sources/PolybinKit/System). */
 #define _GNU_SOURCE
 #include "pb_system.h"
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, int64_t *out_offset, size_t count) {
@@ -14,3 +18,55 @@ ssize_t pb_copy_file_range(int in_fd, int64_t *in_offset, int out_fd, int64_t *o
 
 int64_t pb_seek_data(int fd, int64_t offset) { return lseek(fd, offset, SEEK_DATA); }
 int64_t pb_seek_hole(int fd, int64_t offset) { return lseek(fd, offset, SEEK_HOLE); }
+
+int pb_spawn(const char *path, char *const argv[], char *const envp[], const char *directory,
+             int in_fd, int out_fd, int err_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int error = posix_spawn_file_actions_init(&actions);
+    if (error) return error;
+    error = posix_spawnattr_init(&attributes);
+    if (error) {
+        posix_spawn_file_actions_destroy(&actions);
+        return error;
+    }
+    /* Descriptors 0-2 may be among the sources: copy the sources above all of them first,
+     * then into place, so that no dup2 overwrites a source a later one needs. */
+    int sources[3] = { in_fd, out_fd, err_fd };
+    int above = 3;
+    for (int i = 0; i < 3; i++)
+        if (sources[i] >= above) above = sources[i] + 1;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    for (int i = 0; i < 3 && !error; i++)
+        error = posix_spawn_file_actions_adddup2(&actions, sources[i], above + i);
+    for (int i = 0; i < 3 && !error; i++)
+        error = posix_spawn_file_actions_adddup2(&actions, above + i, i);
+    if (!error) error = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (!error && directory) error = posix_spawn_file_actions_addchdir_np(&actions, directory);
+    if (!error) error = posix_spawnattr_setsigmask(&attributes, &none);
+    if (!error) error = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (!error) error = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (!error) error = posix_spawn(pid, path, &actions, &attributes, argv, envp ? envp : environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return error;
+}
+
+int pb_wait(pid_t pid, int *code, int *signaled) {
+    int status;
+    pid_t done;
+    do done = waitpid(pid, &status, 0); while (done < 0 && errno == EINTR);
+    if (done < 0) return -1;
+    if (WIFSIGNALED(status)) {
+        *code = WTERMSIG(status);
+        *signaled = 1;
+    } else {
+        *code = WEXITSTATUS(status);
+        *signaled = 0;
+    }
+    return 0;
+}
+
+int pb_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

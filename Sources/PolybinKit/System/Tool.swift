@@ -1,26 +1,28 @@
-import Foundation
-
 /// Runs an external tool (the C compiler, the linker); its stderr becomes part of the error
-/// when it fails.
+/// when it fails. The tool starts through Subprocess: an empty signal mask, default signal
+/// dispositions, only stdin, stdout (this process's stderr) and stderr (a pipe) open.
 public enum Tool {
     public static func run(_ tool: String, _ arguments: [String], in directory: String? = nil, what: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.standardError
+        let errors = try Subprocess.pipe()
+        let child: Subprocess
         do {
-            try process.run()
+            child = try Subprocess.spawn(tool, arguments, directory: directory, stdin: 0, stdout: 2, stderr: errors.write.rawValue)
         } catch {
-            throw PolybinError("\(what): cannot start \(tool) (\(error.localizedDescription))")
+            try? errors.read.close(); try? errors.write.close()
+            throw PolybinError("\(what): cannot start \(tool) (\(error))")
         }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        try? errors.write.close()
+        var message: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while let n = try? chunk.withUnsafeMutableBytes({ try errors.read.read(into: $0) }), n > 0 {
+            message += chunk[..<n]
+        }
+        try? errors.read.close()
+        let end = try child.wait()
+        guard end == Subprocess.Termination(code: 0, signaled: false) else {
             let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
-            throw PolybinError("\(what): \(tool) failed (exit \(process.terminationStatus)): \(text)")
+            let status = end.signaled ? "signal \(end.code)" : "exit \(end.code)"
+            throw PolybinError("\(what): \(tool) failed (\(status)): \(text)")
         }
     }
 }

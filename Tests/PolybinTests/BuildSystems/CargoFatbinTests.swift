@@ -4,32 +4,30 @@ import Testing
 /// Examples/rust-fatbin: a crate built by cargo at each level through polybin.mk's
 /// build-command mode, packed into a fatbin. Offline, with its own CARGO_HOME.
 @Suite(.serialized) struct CargoFatbinTests {
+    /// Examples/rust-fatbin and Templates/polybin.mk in the checkout's layout.
     struct Workspace {
-        let root: URL
-        var example: URL { root.appendingPathComponent("Examples/rust-fatbin") }
-        var build: URL { root.appendingPathComponent("build") }
+        let scratch: BuildSystems.Scratch
+        var example: URL { scratch.url("Examples/rust-fatbin") }
+        var build: URL { scratch.build }
         var fatbin: String { build.appendingPathComponent("rust-fatbin").path }
 
         init() throws {
-            root = try TestEnvironment.temporaryDirectory("polybin-cargo")
-            try BuildSystems.copy(["Templates/polybin.mk"] + ["Makefile", "Cargo.toml", "Cargo.lock", "src"].map { "Examples/rust-fatbin/\($0)" }, to: root)
+            scratch = try BuildSystems.Scratch("cargo", copying: ["Templates/polybin.mk"]
+                + ["Makefile", "Cargo.toml", "Cargo.lock", "src"].map { "Examples/rust-fatbin/\($0)" })
         }
 
-        func remove() { try? FileManager.default.removeItem(at: root) }
+        func remove() { scratch.remove() }
 
         @discardableResult
         func make(sourceLocation: SourceLocation = #_sourceLocation) throws -> ProcessResult {
-            let result = try run("make", ["--no-print-directory", "-j2", "-C", example.path, "POLYBIN=\(TestEnvironment.polybin)",
-                                          "POLYBIN_BUILDDIR=\(build.path)", "CARGO_FLAGS=--offline"],
-                                 environment: ["POLYBIN_RUNNER": TestEnvironment.runnerArchive,
-                                               "CARGO_HOME": root.appendingPathComponent("cargo-home").path])
-            #expect(result.status == 0, "make failed (\(result.status)): \(result.err.suffix(3000))", sourceLocation: sourceLocation)
-            return result
+            BuildSystems.succeeded(try run("make", ["--no-print-directory", "-j2", "-C", example.path, "POLYBIN=\(TestEnvironment.polybin)",
+                                                    "POLYBIN_BUILDDIR=\(build.path)", "CARGO_FLAGS=--offline"],
+                                           environment: ["POLYBIN_RUNNER": TestEnvironment.runnerArchive,
+                                                         "CARGO_HOME": scratch.path("cargo-home")]),
+                                   "make", sourceLocation: sourceLocation)
         }
 
-        func runFatbin(_ arguments: [String] = []) throws -> ProcessResult {
-            try run(fatbin, arguments, environment: ["POLYBIN_CACHE_DIR": root.appendingPathComponent("cache").path])
-        }
+        func runFatbin(_ arguments: [String] = []) throws -> ProcessResult { try scratch.runFatbin(fatbin, arguments) }
 
         func levelBuild(_ level: String) -> String { build.appendingPathComponent("\(level)/rust-fatbin").path }
     }
@@ -54,10 +52,8 @@ import Testing
         var checksums: Set<String> = []
         for level in BuildSystems.levels {
             #expect(FileManager.default.fileExists(atPath: workspace.build.appendingPathComponent("cargo-\(level)/release/rust-fatbin").path))
-            let extracted = workspace.root.appendingPathComponent("extracted-\(level)").path
-            let extract = try run(TestEnvironment.polybin, ["extract", workspace.fatbin, "--flavor", level, "-o", extracted])
-            #expect(extract.status == 0, "extract \(level): \(extract.err)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: extracted)) == Data(contentsOf: URL(fileURLWithPath: workspace.levelBuild(level))))
+            #expect(try workspace.scratch.extract(workspace.fatbin, level) == Data(contentsOf: URL(fileURLWithPath: workspace.levelBuild(level))))
+            let extracted = workspace.scratch.path("extracted-\(level)")
             guard BuildSystems.levels.firstIndex(of: level)! <= BuildSystems.levels.firstIndex(of: host)! else { continue }
             let output = try run(extracted)
             #expect(output.status == 0)

@@ -4,18 +4,15 @@ import Testing
 /// The PolybinEmbed build-tool plugin, through Examples/swiftpm-embed: a Swift package with no
 /// Makefile, built by `swift build` from an empty scratch directory outside the repository.
 @Suite(.serialized) struct SwiftPMPluginTests {
-    static let example = TestEnvironment.root.appendingPathComponent("Examples/swiftpm-embed")
-
     /// The example copied into a fresh directory, depending on this checkout by absolute path.
     struct Workspace {
-        let root: URL
-        var package: URL { root.appendingPathComponent("swiftpm-embed") }
-        var scratch: URL { root.appendingPathComponent("build") }
+        let tree: BuildSystems.Scratch
+        var package: URL { tree.url("Examples/swiftpm-embed") }
+        var scratch: URL { tree.build }
         var program: String { scratch.appendingPathComponent("debug/serve-site").path }
 
         init() throws {
-            root = try TestEnvironment.temporaryDirectory("polybin-swiftpm")
-            try FileManager.default.copyItem(at: SwiftPMPluginTests.example, to: package)
+            tree = try BuildSystems.Scratch("swiftpm", copying: ["Examples/swiftpm-embed"])
             try? FileManager.default.removeItem(at: package.appendingPathComponent(".build"))
             let manifest = package.appendingPathComponent("Package.swift")
             let text = try String(contentsOf: manifest, encoding: .utf8)
@@ -24,11 +21,11 @@ import Testing
                 .write(to: manifest, atomically: true, encoding: .utf8)
         }
 
-        func remove() { try? FileManager.default.removeItem(at: root) }
+        func remove() { tree.remove() }
 
         func build(sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let built = try run("swift", ["build", "--package-path", package.path, "--scratch-path", scratch.path])
-            #expect(built.status == 0, "swift build: \(built.err.suffix(3000))\(built.out.suffix(3000))", sourceLocation: sourceLocation)
+            BuildSystems.succeeded(try run("swift", ["build", "--package-path", package.path, "--scratch-path", scratch.path]),
+                                   "swift build", sourceLocation: sourceLocation)
         }
 
         /// A build that must fail: its output and errors.

@@ -1,4 +1,5 @@
 import Foundation
+import PolybinKit
 import Testing
 
 /// Paths and process helpers shared by the end-to-end tests. The binaries under test are
@@ -48,17 +49,15 @@ struct ProcessResult {
 }
 
 /// Runs a program to completion with optional environment changes, cwd and stdin.
-/// `environment` values of nil remove the variable.
+/// `environment` values of nil remove the variable. The child starts through PolybinKit's
+/// Subprocess (pb_spawn): an empty signal mask and default dispositions, whichever test
+/// thread starts it (a blocked SIGCHLD inherited from a worker thread hangs cmake), and only
+/// its stdin, stdout and stderr open.
 @discardableResult
 func run(_ executable: String, _ arguments: [String] = [], environment: [String: String?] = [:],
          clearEnvironment: Bool = false, cwd: URL? = nil, stdin: Data? = nil) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : "/usr/bin/env")
-    process.arguments = executable.contains("/") ? arguments : [executable] + arguments
     var env = clearEnvironment ? [:] : ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
-    process.environment = env
-    if let cwd { process.currentDirectoryURL = cwd }
     // Files, not pipes: nothing can block on a full pipe, whatever the child writes or reads.
     let scratch = try TestEnvironment.temporaryDirectory("polybin-run")
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -69,13 +68,11 @@ func run(_ executable: String, _ arguments: [String] = [], environment: [String:
     _ = FileManager.default.createFile(atPath: inURL.path, contents: stdin ?? Data())
     let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
     let input = try FileHandle(forReadingFrom: inURL)
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    process.waitUntilExit()
+    let child = try Subprocess.spawn(executable, arguments, environment: env, directory: cwd?.path,
+                                     stdin: input.fileDescriptor, stdout: out.fileDescriptor, stderr: err.fileDescriptor)
+    let end = try child.wait()
     try out.close(); try err.close(); try input.close()
-    return ProcessResult(status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
+    return ProcessResult(status: end.code, signaled: end.signaled,
                          stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
 }
 
