@@ -89,6 +89,7 @@ struct Pack: ParsableCommand {
         try perform {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
+            try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
             try Files.write(packer.pack(flavors), to: output)
         }
     }
@@ -105,6 +106,7 @@ struct Object: ParsableCommand {
 
     func run() throws {
         try perform {
+            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             let bytes = try LoadedBundle.bundleFile(bundle)
             let arch = try Architecture.target(target, for: bytes, path: bundle)
             try Files.write(ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).object(for: bytes), to: output)
@@ -123,6 +125,7 @@ struct GenerateC: ParsableCommand {
 
     func run() throws {
         try perform {
+            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             let bytes = try LoadedBundle.bundleFile(bundle)
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
@@ -140,6 +143,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
+            try Files.refuseOverwriting(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
             try Linker.checkPayloadObject(payload)
             try Linker(compiler: cc, runnerArchive: runner).link(payloadObject: payload, output: output)
         }
@@ -201,7 +205,10 @@ struct Extract: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
 
     func run() throws {
-        try perform { try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output) }
+        try perform {
+            try Files.refuseOverwriting(output, inputs: [(file, "the file it extracts from")])
+            try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output)
+        }
     }
 }
 

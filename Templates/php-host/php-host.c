@@ -20,6 +20,7 @@
  * on demand into a private cache directory (0700, owned by this user, entries named by
  * content hash, written to a temporary name and renamed, compared byte for byte on use). */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <glob.h>
 #include <fcntl.h>
@@ -510,6 +511,69 @@ static ZEND_NAMED_FUNCTION(host_curl_setopt) {
     original_curl_setopt(execute_data, return_value);
 }
 
+/* include/require path resolution. PHP resolves a path to its include_once identity before
+ * opening it, through realpath(3)-like lookups on the disk (lstat of every component): for the
+ * tree that would consult the disk (and, were a component a symlink there, name a file outside
+ * the tree). Paths in the tree resolve textually instead, against the bundle, so one file has
+ * one identity however it is spelled and whether or not the disk has a copy; relative names
+ * are tried along include_path and then beside the executing script, as PHP does. */
+static zend_string *(*original_resolve_path)(zend_string *filename);
+
+/* One explicit candidate (absolute, ./ or ../, or a wrapper URL): the bundle decides for the
+ * tree, PHP's own resolution for everything else. */
+static zend_string *resolve_explicit(const char *path) {
+    char buffer[PATH_MAX];
+    const char *name = strstr(path, "://") && strncmp(path, "file://", 7) != 0 ? NULL : in_tree(path, buffer);
+    zend_string *other, *found;
+    if (name) return phpapp_kind(name) == POLYBIN_FILE ? zend_string_init(buffer, strlen(buffer), 0) : NULL;
+    other = zend_string_init(path, strlen(path), 0);
+    found = original_resolve_path(other);
+    zend_string_release(other);
+    return found;
+}
+
+static zend_string *host_resolve_path(zend_string *filename) {
+    const char *f = ZSTR_VAL(filename);
+    char candidate[PATH_MAX];
+    zend_string *found;
+    if (ZSTR_LEN(filename) == 0 || strlen(f) != ZSTR_LEN(filename)) return original_resolve_path(filename);
+    if (f[0] == '/' || strstr(f, "://") || (f[0] == '.' && (f[1] == '/' || (f[1] == '.' && f[2] == '/'))))
+        return resolve_explicit(f);
+    /* A bare relative name: each include_path entry, then the executing script's directory
+     * (with no include_path, the working directory), as php_resolve_path searches. */
+    if (!PG(include_path) || !PG(include_path)[0]) {
+        if ((size_t)snprintf(candidate, sizeof candidate, "./%s", f) >= sizeof candidate) return NULL;
+        return resolve_explicit(candidate);
+    }
+    for (const char *p = PG(include_path); *p;) {
+        const char *q = p, *end;
+        int wrapper = 0;
+        size_t n;
+        while (isalnum((unsigned char)*q) || *q == '+' || *q == '-' || *q == '.') q++;
+        if (q[0] == ':' && q - p > 1 && q[1] == '/' && q[2] == '/' && !(q - p == 2 && p[0] == '.')) {
+            wrapper = 1;
+            q += 3;
+        } else {
+            q = p;
+        }
+        end = strchr(q, DEFAULT_DIR_SEPARATOR);
+        n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 0 && (size_t)snprintf(candidate, sizeof candidate, "%s%.*s/%s", wrapper || p[0] == '/' ? "" : "./",
+                                      (int)n, p, f) < sizeof candidate
+            && (found = resolve_explicit(candidate)))
+            return found;
+        p += n;
+        if (*p) p++;
+    }
+    if (zend_is_executing()) {
+        const char *executing = zend_get_executed_filename();
+        const char *slash = executing ? strrchr(executing, '/') : NULL;
+        if (slash && (size_t)snprintf(candidate, sizeof candidate, "%.*s/%s", (int)(slash - executing), executing, f) < sizeof candidate)
+            return resolve_explicit(candidate);
+    }
+    return NULL;
+}
+
 static void replace(const char *function, zif_handler with, zif_handler *original) {
     zend_function *f = zend_hash_str_find_ptr(CG(function_table), function, strlen(function));
     if (!f || f->type != ZEND_INTERNAL_FUNCTION) return;
@@ -525,6 +589,8 @@ static void install_tree(void) {
     replace("is_writeable", host_is_writeable, &original_is_writeable);
     replace("is_executable", host_is_executable, &original_is_executable);
     replace("curl_setopt", host_curl_setopt, &original_curl_setopt);
+    original_resolve_path = zend_resolve_path;
+    zend_resolve_path = host_resolve_path;
     /* PHP consults the request's wrapper table for "file" once it exists (volatile registration
      * creates it); without one it would use its plain wrapper directly. */
     php_unregister_url_stream_wrapper_volatile(ZSTR_KNOWN(ZEND_STR_FILE));

@@ -14,6 +14,9 @@
 #                     application's own idea of where it lives (__DIR__, __FILE__)
 #   PHP_APP_INI       extra INI lines, separated by \n (e.g. extension=curl for a shared libphp)
 #   PHP_APP_PATH_PHP  1: the program puts a `php` that is itself first on PATH (1)
+#   PHP_STATIC        the directory tools/build-static-php prints: link fully static against
+#                     its libphp.a (every extension built in, so no extension= lines), and
+#                     strip; sets the three below
 #   PHP_CFLAGS        compile flags for PHP's headers ($(PHP_CONFIG) --includes)
 #   PHP_LIBS          how to link PHP (-lphp8.2: Debian's libphp8.2-embed)
 #   PHP_LDFLAGS       link flags before the objects
@@ -24,6 +27,12 @@ PHP_APP_ROOT     ?= $(abspath $(PHP_APP_DIR))
 PHP_APP_INI      ?=
 PHP_APP_PATH_PHP ?= 1
 PHP_CONFIG       ?= php-config8.2
+ifneq ($(PHP_STATIC),)
+# link-libs: what libphp.a needs after it. Debian's libxml2.a uses ICU, which is C++.
+PHP_CFLAGS       := $(foreach d,. main Zend TSRM ext sapi/embed,-I$(PHP_STATIC)/include/php/$(d))
+PHP_LIBS         := $(PHP_STATIC)/lib/libphp.a $(shell cat $(PHP_STATIC)/link-libs) -lstdc++
+PHP_LDFLAGS      := -static -s
+endif
 PHP_CFLAGS       ?= $(shell $(PHP_CONFIG) --includes)
 PHP_LIBS         ?= -lphp8.2
 PHP_LDFLAGS      ?=

@@ -9,9 +9,10 @@ import Glibc
 /// - While walking a directory, entries whose name starts with `.` are skipped unless hidden
 ///   files are included; an argument named explicitly is always taken.
 /// - Symbolic links are refused unless they are followed; directories with no files add nothing.
-/// - Two different files with the same name, a path that is not there, a file or directory
-///   that cannot be read, and anything that is neither a file nor a directory are errors
-///   naming the path. One file reached twice (however spelled) is one file.
+/// - Two different files with the same name, a file whose name is another file's directory
+///   (`x` and `x/y`), a path that is not there, a file or directory that cannot be read, and
+///   anything that is neither a file nor a directory are errors naming the path. One file
+///   reached twice (however spelled) is one file.
 /// - Paths are bytes end to end; names in the bundle must be UTF-8.
 /// - The outputs being written are left out of a directory walked (with their temporary
 ///   files); naming one of them as an input is an error.
@@ -90,7 +91,22 @@ public struct EmbedInputs {
             }
         }
         let files = byName.values.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        try refuseFileDirectoryClash(files, byName: byName)
         return Collection(files: files, directories: directories)
+    }
+
+    /// A name cannot be a file and, for another file, a directory: `x` beside `x/y`.
+    private func refuseFileDirectoryClash(_ files: [File], byName: [String: File]) throws {
+        for file in files {
+            var slash = file.name.utf8.firstIndex(of: UInt8(ascii: "/"))
+            while let at = slash {
+                let directory = String(file.name[..<at])
+                if let clash = byName[directory] {
+                    throw PolybinError("\(clash.path): its name '\(directory)' is also the directory of '\(file.name)' (\(file.path)); a bundle cannot hold a file and a directory of one name")
+                }
+                slash = file.name.utf8[file.name.utf8.index(after: at)...].firstIndex(of: UInt8(ascii: "/"))
+            }
+        }
     }
 
     enum Kind { case file, directory }

@@ -6,12 +6,12 @@ public enum Fatbin {
     /// end of the file (Linker), so a truncated fatbin loses payload pages, which the runner
     /// reports as corruption, rather than its own data, which would crash it before main().
     public static let payloadSection = ".polybin"
+    /// The address the linker gives it, past everything the runner has.
+    public static let payloadAddress: UInt64 = 0x4000_0000
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
-        for flavor in flavors where Files.sameFile(flavor.path, output) {
-            throw PolybinError("\(output): is the input of flavor \(flavor.name); the fatbin would overwrite it (choose another -o)")
-        }
+        try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
         let bundle = try packer.pack(flavors)
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }

@@ -77,10 +77,6 @@ public final class LoadedBundle {
         return bytes
     }
 
-    /// Text only the fatbin runner holds: a file with it and no bundle is a fatbin that lost
-    /// its payload.
-    static let runnerMark = Array("the payload is gone from this file".utf8)
-
     /// Whether `needle` occurs in `bytes`.
     static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
         guard let first = needle.first, bytes.count >= needle.count else { return needle.isEmpty }
@@ -98,10 +94,11 @@ public final class LoadedBundle {
 
     static func problem(_ status: pb_status, in bytes: [UInt8]) -> String {
         guard status == PB_E_MAGIC else { return "corrupt payload: \(String(cString: pb_status_message(status)))" }
-        if contains(bytes, runnerMark) {
-            return "a polybin fatbin whose payload is gone (stripped, or its bundle header damaged)"
+        switch PayloadPlace(bytes) {
+        case .none: return "holds no polybin payload"
+        case .removed: return "a polybin fatbin whose payload is gone: its \(Fatbin.payloadSection) section was stripped"
+        case .damaged: return "corrupt payload: its \(Fatbin.payloadSection) section holds no bundle (the bundle header is damaged)"
         }
-        return "holds no polybin payload"
     }
 
     public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }

@@ -130,6 +130,18 @@ import Testing
         #expect(try s.names(["web", "web/index.html"]) == ["index.html"])
     }
 
+    /// A file named `x` beside a file named `x/y` would make `x` a file and a directory at once
+    /// (the directory listing and lookup API could not answer for it): refused, naming both.
+    @Test func aFileAndADirectoryOfOneNameAreAnErrorNamingBoth() throws {
+        let s = try Scratch(); defer { s.remove() }
+        try s.file("one/x"); try s.file("two/x/y"); try s.file("two/x-a")
+        #expect(try s.refusal(["one", "two"]) == "polybin: one/x: its name 'x' is also the directory of 'x/y' (two/x/y); a bundle cannot hold a file and a directory of one name\n")
+        try s.file("three/a/b"); try s.file("four/a/b/c/d")
+        #expect(try s.refusal(["four", "three"]) == "polybin: three/a/b: its name 'a/b' is also the directory of 'a/b/c/d' (four/a/b/c/d); a bundle cannot hold a file and a directory of one name\n")
+        // A name that only begins like another file's is no directory of it.
+        #expect(try s.names(["one", "two/x-a"]) == ["x", "x-a"])
+    }
+
     @Test func anUnreadableFileIsAnErrorNamingIt() throws {
         let s = try Scratch(); defer { s.remove() }
         try s.file("site/ok.txt"); try s.file("site/secret.txt")

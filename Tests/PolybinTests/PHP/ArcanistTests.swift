@@ -22,7 +22,8 @@ import Testing
     }
 
     /// With /usr/share/arcanist hidden by an empty bind mount the output is unchanged; and
-    /// with it visible, strace shows no file of the tree opened or executed.
+    /// with it visible, strace shows no file of the tree opened, executed, listed or even
+    /// stat'ed (include/require resolve paths in the tree against the bundle, not the disk).
     @Test func helpReadsNothingOfTheTree() throws {
         let arc = try ArcanistBuild.get()
         let expected = try run(arc.arc, ["help", "--"], stdin: Data())
@@ -36,10 +37,41 @@ import Testing
         #expect(hidden.status == expected.status)
 
         let trace = dir.appendingPathComponent("trace").path
-        let traced = try run("strace", ["-f", "-qq", "-e", "trace=open,openat,openat2,execve,execveat,readlink,readlinkat,getdents64,chdir", "-o", trace, arc.arc, "help", "--"], stdin: Data())
+        let traced = try run("strace", ["-f", "-qq", "-e", "trace=open,openat,openat2,execve,execveat,readlink,readlinkat,getdents64,chdir,stat,lstat,newfstatat,statx,access,faccessat,faccessat2", "-o", trace, arc.arc, "help", "--"], stdin: Data())
         #expect(traced.out == expected.out)
         let touched = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").filter { $0.contains("\"\(ArcanistBuild.tree)") }
         #expect(touched.isEmpty, "syscalls on the tree: \(touched.prefix(5))")
+    }
+
+    /// The static build, against the libphp.a of tools/build-static-php (built once per
+    /// machine and cached; see the README): one statically linked file that, alone in an
+    /// otherwise empty root directory (no PHP, no /usr/share/arcanist, no shared library),
+    /// prints what Debian's `arc help --` prints, and has Arcanist's extensions built in.
+    @Test func staticArcRunsInAnEmptyRoot() throws {
+        let arc = try ArcanistBuild.getStatic()
+        let file = try run("file", ["-b", arc.arcStatic], stdin: Data())
+        #expect(file.out.contains("statically linked"), "file says: \(file.out)")
+        let dir = try TestEnvironment.temporaryDirectory("polybin-arc-static")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("root")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        // Arcanist picks its toolset by the program's name: `arc`; and `php` for its php calls.
+        try FileManager.default.copyItem(atPath: arc.arcStatic, toPath: root.appendingPathComponent("arc").path)
+        try FileManager.default.createSymbolicLink(atPath: root.appendingPathComponent("php").path, withDestinationPath: "arc")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() == ["arc", "php"])
+
+        let debian = try run(ArcanistBuild.tree + "/bin/arc", ["help", "--"], stdin: Data())
+        let ours = try run("/usr/sbin/chroot", [root.path, "/arc", "help", "--"], environment: ["PATH": "/"], stdin: Data())
+        #expect(debian.out.contains("WORKFLOWS"))
+        #expect(ours.out == debian.out, "stderr: \(ours.err.prefix(500))")
+        #expect(ours.err == debian.err)
+        #expect(ours.status == debian.status)
+
+        let needed = ["ctype", "curl", "openssl", "dom", "libxml", "xml", "simplexml", "mbstring", "pcntl", "posix", "iconv", "zlib", "filter", "tokenizer"]
+        let code = "echo PHP_OS, ' ', implode(',', array_filter(['\(needed.joined(separator: "','"))'], fn($e) => !extension_loaded($e))), ' ', strlen(file_get_contents('\(ArcanistBuild.tree)/bin/arc')) > 0 ? 'tree' : '', \"\\n\";"
+        let php = try run("/usr/sbin/chroot", [root.path, "/php", "-r", code], environment: ["PATH": "/"], stdin: Data())
+        #expect(php.out == "Linux  tree\n", "missing extensions, or the tree: \(php.out) \(php.err.prefix(300))")
+        #expect(php.status == 0)
     }
 
     /// Run as `php`, the host is a PHP command line for the embedded tree and the disk.
