@@ -89,7 +89,8 @@ struct Pack: ParsableCommand {
         try perform {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
-            try Files.write(packer.pack(flavors), to: output)
+            try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
+            try Files.create(FilePath(output)) { fd in _ = try packer.pack(flavors, into: fd, at: 0) }
         }
     }
 }
@@ -105,9 +106,18 @@ struct Object: ParsableCommand {
 
     func run() throws {
         try perform {
-            let bytes = try LoadedBundle.bundleFile(bundle)
-            let arch = try Architecture.target(target, for: bytes, path: bundle)
-            try Files.write(ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).object(for: bytes), to: output)
+            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
+            // Checked in place, then copied into the object by the kernel: never read into memory.
+            let file = try LoadedBundle.mappedBundleFile(bundle)
+            let arch = try Architecture.target(target, for: Array(file.bytes.prefix(128)), path: bundle)
+            let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
+            let input = try Files.openForReading(FilePath(bundle))
+            defer { try? input.close() }
+            try Files.create(FilePath(output)) { fd in
+                try fd.resize(to: layout.size)
+                try layout.writeAround(into: fd)
+                try fd.copy(from: input, at: 0, count: UInt64(file.count), to: layout.payloadOffset)
+            }
         }
     }
 }
@@ -123,6 +133,7 @@ struct GenerateC: ParsableCommand {
 
     func run() throws {
         try perform {
+            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             let bytes = try LoadedBundle.bundleFile(bundle)
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
@@ -140,6 +151,7 @@ struct Link: ParsableCommand {
 
     func run() throws {
         try perform {
+            try Files.refuseOverwriting(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
             try Linker.checkPayloadObject(payload)
             try Linker(compiler: cc, runnerArchive: runner).link(payloadObject: payload, output: output)
         }
@@ -201,7 +213,10 @@ struct Extract: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
 
     func run() throws {
-        try perform { try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output) }
+        try perform {
+            try Files.refuseOverwriting(output, inputs: [(file, "the file it extracts from")])
+            try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output)
+        }
     }
 }
 

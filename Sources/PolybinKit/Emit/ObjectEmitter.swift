@@ -40,6 +40,10 @@ public struct ObjectEmitter {
 
     static let payloadAlign: UInt64 = 64
 
+    /// Where `layout(payloadSize:)` puts the payload, whatever its size: right after the ELF
+    /// header. A writer can stream the payload there before it knows the size.
+    public static let standalonePayloadOffset: UInt64 = 64
+
     /// A standalone object defining `symbol` (the payload) and `symbol_size`.
     public func layout(payloadSize: UInt64) -> ObjectLayout {
         let sizeOffset = align(payloadSize, 8)
@@ -58,7 +62,7 @@ public struct ObjectEmitter {
         symtab.appendSymbol(name: startName, section: 1, value: 0, size: payloadSize)
         symtab.appendSymbol(name: sizeName, section: 1, value: sizeOffset, size: 8)
 
-        let dataOffset: UInt64 = 64
+        let dataOffset = Self.standalonePayloadOffset
         let symtabOffset = align(dataOffset + sectionSize, 8)
         let strtabOffset = symtabOffset + UInt64(symtab.count)
         let shstrtabOffset = strtabOffset + UInt64(strtab.count)
@@ -179,6 +183,12 @@ public struct ObjectLayout: Sendable {
 
     public var size: UInt64 { payloadOffset + payloadSize + UInt64(tail.count) }
 
+    /// Writes head and tail into `fd`, whose payload region is written (or is to be) by the caller.
+    public func writeAround(into fd: FileDescriptor) throws {
+        try fd.write(head, at: 0)
+        try fd.write(tail, at: payloadOffset + payloadSize)
+    }
+
     /// Creates `path` as one of `files`: head and tail written, the payload region zero and
     /// sparse until `payload` fills it (it gets the file and the payload's offset).
     public func write(to path: FilePath, in files: OutputFiles, payload: (FileDescriptor, UInt64) throws -> Void) throws {
@@ -202,7 +212,7 @@ struct ELFObject {
     var sectionNames: Section { sections[sectionNamesIndex] }
     /// Where the contents end: the section header table, when it comes last, is rewritten.
     let contentEnd: UInt64
-    private let bytes: [UInt8]
+    let bytes: [UInt8]
 
     init(_ bytes: [UInt8], named what: String) throws {
         self.bytes = bytes
@@ -226,6 +236,35 @@ struct ELFObject {
         sectionHeaders = headers
         sectionNamesIndex = names
         contentEnd = shoff + UInt64(count * 64) == UInt64(bytes.count) ? shoff : UInt64(bytes.count)
+    }
+
+    struct Symbol { var section: UInt16; var value: UInt64; var size: UInt64 }
+
+    /// The global and weak symbols the object defines in one of its sections, by name.
+    func definedSymbols() -> [String: Symbol] {
+        var symbols: [String: Symbol] = [:]
+        for table in sections where table.type == 2 {  // SHT_SYMTAB
+            let names = sections[Int(table.link)]
+            var at = Int(table.offset) + 24  // entry 0 is the null symbol
+            while at + 24 <= Int(table.offset + table.size) {
+                let bind = bytes[at + 4] >> 4, section = bytes.le16(at + 6)
+                if (bind == 1 || bind == 2) && section != 0 && Int(section) < sections.count,
+                   let name = string(names, at: bytes.le32(at)) {
+                    symbols[name] = Symbol(section: section, value: bytes.le64(at + 8), size: bytes.le64(at + 16))
+                }
+                at += 24
+            }
+        }
+        return symbols
+    }
+
+    /// `count` bytes at `offset` inside section `index`, when the section holds them in the file.
+    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> ArraySlice<UInt8>? {
+        guard Int(index) < sections.count else { return nil }
+        let section = sections[Int(index)]
+        guard section.type != 8, offset <= section.size, section.size - offset >= count else { return nil }
+        let start = Int(section.offset + offset)
+        return bytes[start..<start + Int(count)]
     }
 
     func string(_ table: Section, at offset: UInt32) -> String? {

@@ -6,18 +6,22 @@ public enum Fatbin {
     /// end of the file (Linker), so a truncated fatbin loses payload pages, which the runner
     /// reports as corruption, rather than its own data, which would crash it before main().
     public static let payloadSection = ".polybin"
+    /// The address the linker gives it, past everything the runner has.
+    public static let payloadAddress: UInt64 = 0x4000_0000
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
-        for flavor in flavors where Files.sameFile(flavor.path, output) {
-            throw PolybinError("\(output): is the input of flavor \(flavor.name); the fatbin would overwrite it (choose another -o)")
-        }
-        let bundle = try packer.pack(flavors)
+        try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")
-        let arch = Architecture(fatbinBundleHeader: Array(bundle.prefix(128))) ?? .host
-        try Files.write(ObjectEmitter(section: payloadSection, machine: .init(arch)).object(for: bundle), to: object)
+        // The bundle streams into its place in the object; head and tail follow its size.
+        try Files.create(object) { fd in
+            let offset = ObjectEmitter.standalonePayloadOffset
+            let layout = try packer.pack(flavors, into: fd, at: offset)
+            try ObjectEmitter(section: payloadSection, machine: .init(layout.arch)).layout(payloadSize: layout.size)
+                .writeAround(into: fd)
+        }
         do {
             try linker.link(payloadObject: object.description, output: output)
         } catch let error as PolybinError {

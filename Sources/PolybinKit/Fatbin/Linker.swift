@@ -69,30 +69,56 @@ public struct Linker {
             // segment, last in the file.
             do {
                 try Tool.run(compiler, ["-static", "-s", "-Wl,-z,noexecstack", "-Wl,--gc-sections",
-                                        "-Wl,--section-start=\(Fatbin.payloadSection)=0x40000000", "-o", temp,
+                                        "-Wl,--section-start=\(Fatbin.payloadSection)=0x\(String(Fatbin.payloadAddress, radix: 16))", "-o", temp,
                                         payloadObject, runnerArchive, "-l:libzstd.a"],
                              what: "\(output): linking with the runner")
             } catch let error as PolybinError {
-                // The temp name is ours, not the user's: the message names the output.
-                throw PolybinError(error.message.replacingOccurrences(of: temp, with: output))
+                // The temp name is ours, not the user's: the message names the output, however
+                // the tool spelled it (the path given, or its last component).
+                let name = { (path: String) in String(path.split(separator: "/").last ?? Substring(path)) }
+                throw PolybinError(error.message.replacingOccurrences(of: temp, with: output)
+                    .replacingOccurrences(of: name(temp), with: name(output)))
             }
         }
     }
 
-    /// What `polybin link` takes: a relocatable ELF object holding a fatbin payload under the
-    /// runner's symbols. Anything else would link into a program without the runner (an
-    /// object with its own main) or not at all.
+    /// What `polybin link` takes: a relocatable ELF object that defines `polybin_bundle`, a
+    /// whole fatbin bundle of exactly `polybin_bundle_size` bytes, and no `main`. Anything else
+    /// would link into a program without the runner (an object with its own main), not link
+    /// at all, or give a fatbin that can only fail at run time (a bundle cut short).
     public static func checkPayloadObject(_ path: String) throws {
         let bytes = try Files.read(path)
         guard bytes.count >= 64, bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]), bytes[16] == 1, bytes[17] == 0 else {
             throw PolybinError("\(path): not a relocatable object (make one with polybin object, or compile a generate-c file with cc -c)")
         }
-        let bundle = try LoadedBundle(bytes: bytes, path: path)
+        guard let elf = try? ELFObject(bytes, named: path) else {
+            throw PolybinError("\(path): corrupt object: its section headers are damaged or lie past the end of the file")
+        }
+        let symbols = elf.definedSymbols()
+        guard let start = symbols["polybin_bundle"], let size = symbols["polybin_bundle_size"] else {
+            // Say what the object holds, in the words the other verbs use.
+            let bundle = try LoadedBundle(bytes: bytes, path: path)
+            guard bundle.isFatbin else {
+                throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")
+            }
+            throw PolybinError("\(path): does not define polybin_bundle and polybin_bundle_size, the symbols the runner reads (was it made with another --symbol?)")
+        }
+        if symbols["main"] != nil {
+            throw PolybinError("\(path): defines main, which would replace the runner's: the program would run without the runner (link the payload object alone)")
+        }
+        guard let sizeBytes = elf.contents(ofSection: size.section, at: size.value, count: 8) else {
+            throw PolybinError("\(path): corrupt payload: polybin_bundle_size lies outside its section")
+        }
+        let declared = Array(sizeBytes).le64(0)
+        guard let payload = elf.contents(ofSection: start.section, at: start.value, count: declared) else {
+            throw PolybinError("\(path): corrupt payload: polybin_bundle_size says \(declared) bytes, more than the section of polybin_bundle holds")
+        }
+        let bundle = try LoadedBundle(bytes: Array(payload), path: path)
+        guard bundle.offsetInFile == 0, bundle.byteCount == declared else {
+            throw PolybinError("\(path): corrupt payload: polybin_bundle holds \(declared) bytes, not one bundle of \(bundle.byteCount)")
+        }
         guard bundle.isFatbin else {
             throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")
-        }
-        guard LoadedBundle.contains(bytes, Array("polybin_bundle_size\u{0}".utf8)) else {
-            throw PolybinError("\(path): does not define polybin_bundle and polybin_bundle_size, the symbols the runner reads (was it made with another --symbol?)")
         }
     }
 }

@@ -65,8 +65,20 @@ public final class LoadedBundle {
     /// bundle alone, nothing before or after): what `object` and `generate-c` take.
     public static func bundleFile(_ path: String) throws -> [UInt8] {
         let bytes = try Files.read(path)
+        try bytes.withUnsafeBytes { try checkBundleFile($0, path: path) }
+        return bytes
+    }
+
+    /// The same file mapped, checked without reading its data: what `object` copies from.
+    public static func mappedBundleFile(_ path: String) throws -> MappedFile {
+        let file = try MappedFile(path)
+        try checkBundleFile(file.bytes, path: path)
+        return file
+    }
+
+    static func checkBundleFile(_ bytes: UnsafeRawBufferPointer, path: String) throws {
         var bundle = pb_bundle()
-        let status = bytes.withUnsafeBytes { pb_bundle_open(&bundle, $0.baseAddress, UInt64($0.count)) }
+        let status = pb_bundle_open(&bundle, bytes.baseAddress, UInt64(bytes.count))
         guard status == PB_OK else {
             if status != PB_E_MAGIC { throw PolybinError("\(path): corrupt bundle: \(String(cString: pb_status_message(status)))") }
             throw PolybinError("\(path): not a polybin bundle file (make one with polybin pack or polybin embed)")
@@ -74,12 +86,7 @@ public final class LoadedBundle {
         guard bundle.size == UInt64(bytes.count) else {
             throw PolybinError("\(path): not a polybin bundle file: \(UInt64(bytes.count) - bundle.size) bytes follow its bundle")
         }
-        return bytes
     }
-
-    /// Text only the fatbin runner holds: a file with it and no bundle is a fatbin that lost
-    /// its payload.
-    static let runnerMark = Array("the payload is gone from this file".utf8)
 
     /// Whether `needle` occurs in `bytes`.
     static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
@@ -98,10 +105,11 @@ public final class LoadedBundle {
 
     static func problem(_ status: pb_status, in bytes: [UInt8]) -> String {
         guard status == PB_E_MAGIC else { return "corrupt payload: \(String(cString: pb_status_message(status)))" }
-        if contains(bytes, runnerMark) {
-            return "a polybin fatbin whose payload is gone (stripped, or its bundle header damaged)"
+        switch PayloadPlace(bytes) {
+        case .none: return "holds no polybin payload"
+        case .removed: return "a polybin fatbin whose payload is gone: its \(Fatbin.payloadSection) section was stripped"
+        case .damaged: return "corrupt payload: its \(Fatbin.payloadSection) section holds no bundle (the bundle header is damaged)"
         }
-        return "holds no polybin payload"
     }
 
     public var isFatbin: Bool { bundle.kind == UInt32(PB_KIND_FATBIN.rawValue) }

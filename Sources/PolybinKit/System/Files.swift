@@ -78,6 +78,14 @@ public enum Files {
         }
     }
 
+    /// Refuses to write `output` when it names one of `inputs` (`what` says which), however
+    /// spelled: the atomic rename would replace that input with the output.
+    public static func refuseOverwriting(_ output: String, inputs: [(path: String, what: String)]) throws {
+        for input in inputs where sameFile(input.path, output) {
+            throw PolybinError("\(output): is \(input.what); writing it would replace that input (choose another -o)")
+        }
+    }
+
     /// Whether both paths name one existing file (same device and inode), however spelled.
     public static func sameFile(_ a: String, _ b: String) -> Bool {
         var x = stat(), y = stat()

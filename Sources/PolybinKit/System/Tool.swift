@@ -22,7 +22,7 @@ public enum Tool {
         guard end == Subprocess.Termination(code: 0, signaled: false) else {
             let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
             let status = end.signaled ? "signal \(end.code)" : "exit \(end.code)"
-            throw PolybinError("\(what): \(tool) failed (\(status)): \(text)")
+            throw PolybinError("\(what): \(tool) failed (\(status))\(text.isEmpty ? "" : ": \(text)")")
         }
     }
 }

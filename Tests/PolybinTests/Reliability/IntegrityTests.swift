@@ -204,11 +204,17 @@ func littleEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIf
             let refused = try run(TestEnvironment.polybin, ["object", bundlePath, "-o", object])
             #expect(refused.status == 1 && refused.err.hasPrefix("polybin: \(bundlePath): ") && !FileManager.default.fileExists(atPath: object),
                     "\(label): \(refused)")
-            // An object made some other way: the runner refuses a bundle whose size disagrees
-            // with the size linked with it.
+            // An object made some other way: `polybin link` refuses it with one line...
             try Files.write(ObjectEmitter(section: Fatbin.payloadSection).object(for: bytes), to: object)
             let linked = try run(TestEnvironment.polybin, ["link", object, "-o", output, "--runner", TestEnvironment.runnerArchive])
-            #expect(linked.status == 0, "polybin link: \(linked.err)")
+            #expect(linked.status == 1 && linked.err.hasPrefix("polybin: \(object): corrupt payload: ") && !FileManager.default.fileExists(atPath: output),
+                    "polybin link: \(linked.err)")
+            // ...and linked by hand as polybin link would, the runner refuses a bundle whose
+            // size disagrees with the size linked with it.
+            let cc = try run("cc", ["-static", "-s", "-Wl,-z,noexecstack", "-Wl,--gc-sections",
+                                    "-Wl,--section-start=\(Fatbin.payloadSection)=0x\(String(Fatbin.payloadAddress, radix: 16))",
+                                    "-o", output, object, TestEnvironment.runnerArchive, "-l:libzstd.a"])
+            #expect(cc.status == 0, "cc: \(cc.err)")
             let result = try Self.runCanary(output, flavor: nil, cache: scratch)
             #expect(result.status == 121 && result.stdout.isEmpty && result.err.hasPrefix("polybin: corrupt payload: "), "\(label): \(result)")
         }
