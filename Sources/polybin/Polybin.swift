@@ -90,7 +90,7 @@ struct Pack: ParsableCommand {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
             try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
-            try Files.write(packer.pack(flavors), to: output)
+            try Files.create(FilePath(output)) { fd in _ = try packer.pack(flavors, into: fd, at: 0) }
         }
     }
 }
@@ -107,9 +107,17 @@ struct Object: ParsableCommand {
     func run() throws {
         try perform {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
-            let bytes = try LoadedBundle.bundleFile(bundle)
-            let arch = try Architecture.target(target, for: bytes, path: bundle)
-            try Files.write(ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).object(for: bytes), to: output)
+            // Checked in place, then copied into the object by the kernel: never read into memory.
+            let file = try LoadedBundle.mappedBundleFile(bundle)
+            let arch = try Architecture.target(target, for: Array(file.bytes.prefix(128)), path: bundle)
+            let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
+            let input = try Files.openForReading(FilePath(bundle))
+            defer { try? input.close() }
+            try Files.create(FilePath(output)) { fd in
+                try fd.resize(to: layout.size)
+                try layout.writeAround(into: fd)
+                try fd.copy(from: input, at: 0, count: UInt64(file.count), to: layout.payloadOffset)
+            }
         }
     }
 }

@@ -10,6 +10,8 @@
 
 size_t pb_zstd_bound(size_t size) { return ZSTD_compressBound(size); }
 
+size_t pb_zstd_chunk_size(void) { return (size_t)1 << 20; }
+
 static unsigned window_log_for(size_t span) {
     unsigned log = 20;
     while (log < 31 && ((size_t)1 << log) < span) log++;
@@ -45,6 +47,9 @@ int pb_zstd_compress(const void *src, size_t size, const void *prefix, size_t pr
 /* Chunks fed to the compressor between progress reports: small enough for a report every
  * fraction of a second at level 19, large enough to cost nothing at level 1. */
 #define PB_FEED (1u << 20)
+/* Single-threaded: the input pages further back than this are dropped every PB_RELEASE. */
+#define PB_KEEP ((size_t)8 << 20)
+#define PB_RELEASE ((size_t)16 << 20)
 
 static void release_pages(const void *base, size_t from, size_t to) {
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
@@ -76,6 +81,8 @@ int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error
 
     ZSTD_inBuffer in = {job->src, 0, 0};
     ZSTD_outBuffer out = {job->dst, job->cap, 0};
+    size_t flushed = 0, released = 0;
+    int sink_failed = 0;
     while (!ZSTD_isError(r)) {
         in.size = job->size - in.size > PB_FEED ? in.size + PB_FEED : job->size;
         ZSTD_EndDirective mode = in.size == job->size ? ZSTD_e_end : ZSTD_e_continue;
@@ -86,8 +93,19 @@ int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error
             /* Workers copy what they take: the mapped input need not stay resident behind them. */
             if (threaded && job->release_input) release_pages(job->src, before, in.pos);
             if (job->progress) job->progress(job->context, threaded ? ZSTD_getFrameProgression(cctx).consumed : in.pos);
+            if (job->sink && (out.pos == out.size || (mode == ZSTD_e_end && r == 0))) {
+                if (out.pos && job->sink(job->context, out.dst, out.pos) != 0) { sink_failed = 1; break; }
+                flushed += out.pos;
+                out.pos = 0;
+            }
         } while ((mode == ZSTD_e_end ? r != 0 : in.pos < in.size) && out.pos < out.size);
-        if (ZSTD_isError(r) || (mode == ZSTD_e_end && r == 0)) break;
+        if (sink_failed || ZSTD_isError(r) || (mode == ZSTD_e_end && r == 0)) break;
+        /* Matches reach back anywhere in the window, so the pages behind stay mapped and fault
+         * back in on demand; dropping them now and then keeps only the recent ones resident. */
+        if (!threaded && job->release_input && in.pos >= released + PB_RELEASE + PB_KEEP) {
+            released = in.pos - PB_KEEP;
+            release_pages(job->src, 0, released);
+        }
         if (out.pos == out.size) {
             snprintf(error, error_cap, "zstd: output buffer too small");
             ZSTD_freeCCtx(cctx);
@@ -95,10 +113,11 @@ int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error
         }
     }
     ZSTD_freeCCtx(cctx);
+    if (sink_failed) return -1;
     if (ZSTD_isError(r)) {
         snprintf(error, error_cap, "zstd: %s", ZSTD_getErrorName(r));
         return -1;
     }
-    *written = out.pos;
+    *written = flushed + out.pos;
     return 0;
 }

@@ -18,7 +18,9 @@ int pb_zstd_compress(const void *src, size_t size, const void *prefix, size_t pr
  * how much of src is done. With workers > 1 (big inputs: zstd splits them into jobs of
  * 16-64 MiB) zstd copies the input into its own buffers; `release_input` then drops the
  * pages of src already taken (src must be a read-only file mapping, which faults them back
- * on demand). Single-threaded, zstd reads src in place. */
+ * on demand). Single-threaded, zstd reads src in place, and `release_input` drops the pages
+ * more than PB_KEEP behind the read position every so often: zstd's matches may fault some
+ * back in, but the input no longer stays resident whole while the frame is made. */
 typedef struct pb_zstd_job {
     const void *src;
     size_t size;
@@ -31,7 +33,14 @@ typedef struct pb_zstd_job {
     size_t cap;                 /* at least pb_zstd_bound(size) */
     void (*progress)(void *context, uint64_t done);
     void *context;
+    /* When set, the frame is streamed: each time dst (then any size, at least
+     * pb_zstd_chunk_size()) fills, and at the end, its bytes go to sink(context, ...), which
+     * returns 0, or -1 to stop (the error is then the sink's). *written counts all of them. */
+    int (*sink)(void *context, const void *data, size_t size);
 } pb_zstd_job;
+
+/* A good size for the dst buffer of a streamed frame. */
+size_t pb_zstd_chunk_size(void);
 
 int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error, size_t error_cap);
 

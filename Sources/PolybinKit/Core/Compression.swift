@@ -22,52 +22,82 @@ public enum Compression {
 
 extension Compression {
     /// One frame of `range` of a mapped file, against `prefixRange` of `prefix` (a delta) when
-    /// given, streamed through zstd so that `progress` advances as it goes; `workers` > 1 uses
-    /// zstd's threads.
+    /// given, streamed through zstd so that `progress` advances as it goes and each chunk of
+    /// the frame goes to `sink` as soon as zstd makes it; `workers` > 1 uses zstd's threads.
+    /// Returns the frame's size. The input pages zstd is done with are dropped as it goes.
     static func zstd(_ content: MappedFile, _ range: Range<Int>, prefix file: MappedFile?, _ prefixRange: Range<Int>,
-                     level: Int32, workers: Int32, progress: Progress) throws -> [UInt8] {
+                     level: Int32, workers: Int32, progress: Progress,
+                     sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
         let source = UnsafeRawBufferPointer(rebasing: content.bytes[range])
         let prefix = file.map { UnsafeRawBufferPointer(rebasing: $0.bytes[prefixRange]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        let bound = pb_zstd_bound(source.count)
         var message = [CChar](repeating: 0, count: 256)
-        var status: Int32 = 0
-        let reporter = FrameProgress(progress)
-        // The capacity is address space: only the pages zstd writes become memory.
-        let out = try [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            var job = pb_zstd_job()
-            job.src = source.baseAddress
-            job.size = source.count
-            job.prefix = prefix.baseAddress
-            job.prefix_size = prefix.count
-            job.level = level
-            job.workers = workers
-            job.release_input = 1
-            job.dst = UnsafeMutableRawPointer(buffer.baseAddress)
-            job.cap = bound
-            job.progress = { context, done in
-                Unmanaged<FrameProgress>.fromOpaque(context!).takeUnretainedValue().report(done)
-            }
-            job.context = Unmanaged.passUnretained(reporter).toOpaque()
-            var written = 0
-            status = withExtendedLifetime(reporter) { pb_zstd_compress_stream(&job, &written, &message, message.count) }
-            count = status == 0 ? written : 0
-            if status != 0 {
-                throw PolybinError("\(content.path): \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-            }
+        let job = FrameJob(progress, sink)
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: pb_zstd_chunk_size(), alignment: 4096)
+        defer { chunk.deallocate() }
+        var spec = pb_zstd_job()
+        spec.src = source.baseAddress
+        spec.size = source.count
+        spec.prefix = prefix.baseAddress
+        spec.prefix_size = prefix.count
+        spec.level = level
+        spec.workers = workers
+        spec.release_input = 1
+        spec.dst = chunk.baseAddress
+        spec.cap = chunk.count
+        spec.progress = { context, done in
+            Unmanaged<FrameJob>.fromOpaque(context!).takeUnretainedValue().report(done)
         }
-        return out
+        spec.sink = { context, data, size in
+            Unmanaged<FrameJob>.fromOpaque(context!).takeUnretainedValue().write(UnsafeRawBufferPointer(start: data, count: size))
+        }
+        spec.context = Unmanaged.passUnretained(job).toOpaque()
+        var written = 0
+        let status = withExtendedLifetime(job) { pb_zstd_compress_stream(&spec, &written, &message, message.count) }
+        if let error = job.error { throw error }
+        if status != 0 {
+            throw PolybinError("\(content.path): \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+        }
+        return UInt64(written)
+    }
+
+    /// The same frame in memory.
+    static func zstd(_ content: MappedFile, _ range: Range<Int>, prefix file: MappedFile?, _ prefixRange: Range<Int>,
+                     level: Int32, workers: Int32, progress: Progress) throws -> [UInt8] {
+        let frame = FrameBytes()
+        _ = try zstd(content, range, prefix: file, prefixRange, level: level, workers: workers, progress: progress) {
+            frame.bytes.append(contentsOf: $0)
+        }
+        return frame.bytes
     }
 }
 
-/// Turns zstd's running total for one frame into increments of the shared progress.
-final class FrameProgress {
-    let progress: Progress
-    var reported: UInt64 = 0
+private final class FrameBytes: @unchecked Sendable { var bytes: [UInt8] = [] }
 
-    init(_ progress: Progress) { self.progress = progress }
+/// What zstd's callbacks for one frame reach: the shared progress (zstd reports a running
+/// total, the progress wants increments) and the frame's sink, whose first error stops zstd.
+final class FrameJob {
+    let progress: Progress
+    let sink: (UnsafeRawBufferPointer) throws -> Void
+    var reported: UInt64 = 0
+    var error: Error?
+
+    init(_ progress: Progress, _ sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.progress = progress
+        self.sink = sink
+    }
 
     func report(_ done: UInt64) {
         if done > reported { progress.advance(by: done - reported) }
         reported = max(reported, done)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        do {
+            try sink(bytes)
+            return 0
+        } catch {
+            self.error = error
+            return -1
+        }
     }
 }

@@ -40,6 +40,10 @@ public struct ObjectEmitter {
 
     static let payloadAlign: UInt64 = 64
 
+    /// Where `layout(payloadSize:)` puts the payload, whatever its size: right after the ELF
+    /// header. A writer can stream the payload there before it knows the size.
+    public static let standalonePayloadOffset: UInt64 = 64
+
     /// A standalone object defining `symbol` (the payload) and `symbol_size`.
     public func layout(payloadSize: UInt64) -> ObjectLayout {
         let sizeOffset = align(payloadSize, 8)
@@ -58,7 +62,7 @@ public struct ObjectEmitter {
         symtab.appendSymbol(name: startName, section: 1, value: 0, size: payloadSize)
         symtab.appendSymbol(name: sizeName, section: 1, value: sizeOffset, size: 8)
 
-        let dataOffset: UInt64 = 64
+        let dataOffset = Self.standalonePayloadOffset
         let symtabOffset = align(dataOffset + sectionSize, 8)
         let strtabOffset = symtabOffset + UInt64(symtab.count)
         let shstrtabOffset = strtabOffset + UInt64(strtab.count)
@@ -178,6 +182,12 @@ public struct ObjectLayout: Sendable {
     public let tail: [UInt8]
 
     public var size: UInt64 { payloadOffset + payloadSize + UInt64(tail.count) }
+
+    /// Writes head and tail into `fd`, whose payload region is written (or is to be) by the caller.
+    public func writeAround(into fd: FileDescriptor) throws {
+        try fd.write(head, at: 0)
+        try fd.write(tail, at: payloadOffset + payloadSize)
+    }
 
     /// Creates `path` as one of `files`: head and tail written, the payload region zero and
     /// sparse until `payload` fills it (it gets the file and the payload's offset).

@@ -12,12 +12,16 @@ public enum Fatbin {
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
         try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
-        let bundle = try packer.pack(flavors)
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")
-        let arch = Architecture(fatbinBundleHeader: Array(bundle.prefix(128))) ?? .host
-        try Files.write(ObjectEmitter(section: payloadSection, machine: .init(arch)).object(for: bundle), to: object)
+        // The bundle streams into its place in the object; head and tail follow its size.
+        try Files.create(object) { fd in
+            let offset = ObjectEmitter.standalonePayloadOffset
+            let layout = try packer.pack(flavors, into: fd, at: offset)
+            try ObjectEmitter(section: payloadSection, machine: .init(layout.arch)).layout(payloadSize: layout.size)
+                .writeAround(into: fd)
+        }
         do {
             try linker.link(payloadObject: object.description, output: output)
         } catch let error as PolybinError {

@@ -50,7 +50,19 @@ public struct FatbinPacker {
         let hash: [UInt8]
     }
 
+    /// The bundle in memory (tests, small tools); `pack(_:into:at:)` streams it into a file.
     public func pack(_ flavors: [Flavor]) throws -> [UInt8] {
+        let dir = try FileSystem.makeTemporaryDirectory("polybin-pack")
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir.appending("bundle")
+        try Files.create(path) { fd in _ = try pack(flavors, into: fd, at: 0) }
+        return try Files.read(path)
+    }
+
+    /// Packs the builds into `fd` at `base` in one pass, which must read as zeros past it (a
+    /// fresh file): each frame streams into its place as zstd makes it (BlobStream), then the
+    /// header and index, which need every frame's size, go in front. Returns the layout.
+    public func pack(_ flavors: [Flavor], into fd: FileDescriptor, at base: UInt64) throws -> BundleLayout {
         guard !flavors.isEmpty else {
             throw PolybinError("no flavors given: pass at least one --flavor LEVEL=PATH")
         }
@@ -93,22 +105,31 @@ public struct FatbinPacker {
 
         let candidates = referenceCandidates(builds)
         let chosen = candidates.count == 1 ? candidates[0] : try cheapest(candidates, hashes: hashes, unique: unique)
-        let jobs = hashes.map { Frame(content: unique[$0]!, prefix: $0 == chosen.hash ? nil : chosen.file) }
-        let stored = try compress(jobs, level: level, phase: "compressing")
-
-        var writer = BundleWriter(kind: .fatbin, execOrder: ExecStrategy.pack(execOrder), arch: arch!.0)
-        for build in builds {
+        // One frame per distinct build, in the order of the data area: by name, as the index.
+        let byName = builds.sorted { $0.flavor.name.utf8.lexicographicallyPrecedes($1.flavor.name.utf8) }
+        var order: [[UInt8]] = []
+        for build in byName where !order.contains(build.hash) { order.append(build.hash) }
+        func input(_ build: Build, storedSize: UInt64) -> BundleLayout.Input {
             let isReference = build.hash == chosen.hash
-            writer.entries.append(BundleWriter.Entry(
-                name: build.flavor.name,
-                codec: isReference ? .zstd : .delta,
-                reference: isReference ? nil : chosen.flavor.name,
-                size: UInt64(build.file.count),
-                sha256: build.hash,
-                features: build.flavor.features.bits,
-                stored: stored[hashes.firstIndex(of: build.hash)!]))
+            return BundleLayout.Input(
+                name: build.flavor.name, codec: isReference ? .zstd : .delta,
+                reference: isReference ? nil : chosen.flavor.name, size: UInt64(build.file.count),
+                storedSize: storedSize, features: build.flavor.features.bits, identity: build.hash)
         }
-        return try writer.serialize()
+        let execOrder = ExecStrategy.pack(execOrder)
+        // The data area's place depends on the names alone.
+        let dataOffset = try BundleLayout(kind: .fatbin, execOrder: execOrder, arch: arch!.0,
+                                          inputs: builds.map { input($0, storedSize: 0) }).dataOffset
+        let stream = BlobStream(fd: fd, dataStart: base + dataOffset, blobs: order.count)
+        let jobs = order.map { Frame(content: unique[$0]!, prefix: $0 == chosen.hash ? nil : chosen.file) }
+        try compress(jobs, level: level, phase: "compressing", into: stream)
+        let sizes = Dictionary(uniqueKeysWithValues: zip(order, stream.blobSizes))
+        let layout = try BundleLayout(kind: .fatbin, execOrder: execOrder, arch: arch!.0,
+                                      inputs: builds.map { input($0, storedSize: sizes[$0.hash]!) })
+        precondition(layout.dataOffset == dataOffset && layout.blobs.count == order.count)
+        let hashOf = Dictionary(builds.map { ($0.flavor.name, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        try fd.write(layout.meta(hashes: layout.entries.map { hashOf[$0.input.name]! }), at: base)
+        return layout
     }
 
     /// SHA-256 of a mapped build in slices, dropping each slice once hashed: hashing every
@@ -136,7 +157,7 @@ public struct FatbinPacker {
             hashes.flatMap { Frame.samples(of: unique[$0]!, against: $0 == c.hash ? nil : c.file) }
         }
         let perCandidate = jobs.count / candidates.count
-        let sizes = try compress(jobs, level: 1, phase: "choosing the reference").map(\.count)
+        let sizes = try compress(jobs, level: 1, phase: "choosing the reference").map { Int($0) }
         let totals = candidates.indices.map { c in sizes[c * perCandidate ..< (c + 1) * perCandidate].reduce(0, +) }
         return candidates[totals.indices.min { totals[$0] < totals[$1] }!]
     }
@@ -189,17 +210,28 @@ public struct FatbinPacker {
     }
 
     /// The frames side by side on the cores, largest first; a lone big frame on zstd's workers.
-    func compress(_ frames: [Frame], level: Int32, phase: String) throws -> [[UInt8]] {
+    /// Returns each frame's size; `stream`, when given, receives the frames as they are made.
+    @discardableResult
+    func compress(_ frames: [Frame], level: Int32, phase: String, into stream: BlobStream? = nil) throws -> [UInt64] {
         let progress = self.progress
         progress.begin(phase, total: UInt64(frames.reduce(0) { $0 + $1.range.count }))
         let workers: Int32 = frames.count == 1 && frames[0].range.count >= Self.threadedFrameBytes ? 2 : 1
-        let order = frames.indices.sorted { frames[$0].range.count > frames[$1].range.count }
-        let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: frames.count)
+        // Ties in data order: the first frame streams to the file, the others wait behind it.
+        let order = frames.indices.sorted { a, b in
+            frames[a].range.count != frames[b].range.count ? frames[a].range.count > frames[b].range.count : a < b
+        }
+        let results = ConcurrentResults<Result<UInt64, PolybinError>>(count: frames.count)
         DispatchQueue.concurrentPerform(iterations: order.count) { k in
             let i = order[k]
-            results[i] = Result { try Compression.zstd(frames[i].content, frames[i].range, prefix: frames[i].prefix, frames[i].prefixRange,
-                                                  level: level, workers: workers, progress: progress) }
-                .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
+            results[i] = Result {
+                let size = try Compression.zstd(frames[i].content, frames[i].range, prefix: frames[i].prefix, frames[i].prefixRange,
+                                                level: level, workers: workers, progress: progress) { bytes in
+                    try stream?.append(i, bytes)
+                }
+                try stream?.finish(i)
+                return size
+            }
+            .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
         }
         return try frames.indices.map { try results[$0]!.get() }
     }

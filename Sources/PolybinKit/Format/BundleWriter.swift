@@ -1,7 +1,8 @@
-/// Writes the bundle format (docs/format.md) for entries whose stored bytes are in memory
-/// (fatbins: compressed builds and deltas). Deterministic: entries are sorted by name,
-/// identical stored data is kept once, and nothing depends on time or paths. Embedded files
-/// stream from their inputs instead (FilesPacker, through the same BundleLayout).
+/// A bundle (docs/format.md) whose entries' stored bytes are already in memory: tests and
+/// small tools. It only describes the entries; where everything goes is BundleLayout's, the
+/// same layout the streaming writers use (FatbinPacker through BlobStream, FilesPacker),
+/// so every bundle comes out of one layout. Deterministic: entries sorted by name,
+/// identical stored data kept once, nothing depends on time or paths.
 public struct BundleWriter {
     public typealias Kind = BundleLayout.Kind
     public typealias Codec = BundleLayout.Codec

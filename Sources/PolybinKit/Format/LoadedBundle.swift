@@ -65,8 +65,20 @@ public final class LoadedBundle {
     /// bundle alone, nothing before or after): what `object` and `generate-c` take.
     public static func bundleFile(_ path: String) throws -> [UInt8] {
         let bytes = try Files.read(path)
+        try bytes.withUnsafeBytes { try checkBundleFile($0, path: path) }
+        return bytes
+    }
+
+    /// The same file mapped, checked without reading its data: what `object` copies from.
+    public static func mappedBundleFile(_ path: String) throws -> MappedFile {
+        let file = try MappedFile(path)
+        try checkBundleFile(file.bytes, path: path)
+        return file
+    }
+
+    static func checkBundleFile(_ bytes: UnsafeRawBufferPointer, path: String) throws {
         var bundle = pb_bundle()
-        let status = bytes.withUnsafeBytes { pb_bundle_open(&bundle, $0.baseAddress, UInt64($0.count)) }
+        let status = pb_bundle_open(&bundle, bytes.baseAddress, UInt64(bytes.count))
         guard status == PB_OK else {
             if status != PB_E_MAGIC { throw PolybinError("\(path): corrupt bundle: \(String(cString: pb_status_message(status)))") }
             throw PolybinError("\(path): not a polybin bundle file (make one with polybin pack or polybin embed)")
@@ -74,7 +86,6 @@ public final class LoadedBundle {
         guard bundle.size == UInt64(bytes.count) else {
             throw PolybinError("\(path): not a polybin bundle file: \(UInt64(bytes.count) - bundle.size) bytes follow its bundle")
         }
-        return bytes
     }
 
     /// Whether `needle` occurs in `bytes`.

@@ -118,6 +118,28 @@ import Testing
         #expect(try s.bundle("web/assets.bundle") == ["index.html": "<p>hi</p>"])
     }
 
+    /// Writing the outputs into a directory the depfile lists changes that directory; the
+    /// outputs must still be newer, or make would rerun polybin on every build.
+    @Test func outputsInADirectoryTheyDependOnLeaveMakeUpToDate() throws {
+        guard TestEnvironment.has("make") else { Issue.record("make is missing: apt-get install make"); return }
+        let s = try Scratch(); defer { s.remove() }
+        try s.file("web/index.html", "<p>hi</p>")
+        try s.file("Makefile", """
+            web/assets.c:
+            \t'\(TestEnvironment.polybin)' embed --name assets --mode c-incbin -o web/assets.c --header web/assets.h --depfile web/assets.d web
+            -include web/assets.d
+
+            """)
+        try mustRun("/bin/sh", ["-c", "touch -d '2000-01-01 00:00' web/index.html web"], cwd: s.dir)
+        for _ in 0..<2 {
+            let built = try run("make", ["--no-print-directory"], cwd: s.dir)
+            #expect(built.status == 0, "\(built.err)")
+            #expect(try run("make", ["-q"], cwd: s.dir).status == 0, "make reruns polybin after every build")
+            #expect(try s.bundle("web/assets.bundle") == ["index.html": "<p>hi</p>"])
+            try s.file("web/index.html", "<p>hi</p>")
+        }
+    }
+
     @Test func aFailingOutputLeavesEveryOtherOutputAsItWas() throws {
         let s = try Scratch(); defer { s.remove() }
         try s.file("in.txt", "input")

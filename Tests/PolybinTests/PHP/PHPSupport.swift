@@ -52,3 +52,72 @@ func unitCounts(_ output: String) -> [String: Int] {
     }
     return counts
 }
+
+/// Each test's result in `arc unit`'s output: "Class::method" → "PASS", "FAIL", "SKIP", ...
+func unitResults(_ output: String) -> [String: String] {
+    var results: [String: String] = [:]
+    for line in output.split(separator: "\n") {
+        let plain = String(line).replacing(/\x{1B}\[[0-9;]*m/, with: "")
+        let words = plain.split(separator: " ", omittingEmptySubsequences: true)
+        guard let first = words.first, let last = words.last, last.contains("::") else { continue }
+        let word = String(first).filter(\.isLetter)
+        if ["PASS", "FAIL", "SKIP", "BROKEN", "UNSOUND"].contains(word) { results[String(last)] = word }
+    }
+    return results
+}
+
+/// A git working copy of Arcanist's tree and an `arc` built from it, whose root is the copy's
+/// own path: the program and the working copy are then one Arcanist library, as `php bin/arc`
+/// run in the copy is. (A program built from /usr/share/arcanist, run in another copy of
+/// Arcanist, loads the copy's src/ as a second library and dies: "Cannot redeclare
+/// __phutil_autoload()"; Debian's php does the same.) `.git` is a gitlink file to a git
+/// directory beside the copy, so the program embeds one small file for it.
+struct ArcanistWorkingCopy: Sendable {
+    let dir: URL
+    var copy: URL { dir.appendingPathComponent("arcanist") }
+    var arc: String { dir.appendingPathComponent("build/arc").path }
+    /// As root, git refuses a repository owned by another user without safe.directory: given
+    /// through the environment, never the global configuration.
+    static let git: [String: String?] = ["GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"]
+
+    static let shared: Result<ArcanistWorkingCopy, Error> = Result {
+        _ = try ArcanistBuild.get()
+        let wc = ArcanistWorkingCopy(dir: try TestEnvironment.temporaryDirectory("polybin-arc-wc"))
+        try mustRun("cp", ["-a", ArcanistBuild.tree, wc.copy.path])
+        try mustRun("git", ["init", "-q", "--separate-git-dir", wc.dir.appendingPathComponent("git").path, wc.copy.path], environment: git)
+        try mustRun("git", ["add", "-A"], cwd: wc.copy, environment: git)
+        try mustRun("git", ["-c", "user.name=polybin", "-c", "user.email=polybin@example.invalid", "commit", "-q", "-m", "Arcanist"], cwd: wc.copy, environment: git)
+        try mustRun("make", ["-C", ArcanistBuild.example.path, "POLYBIN=\(TestEnvironment.polybin)",
+                             "POLYBIN_BUILDDIR=\(wc.dir.appendingPathComponent("build").path)", "PHP_APP_DIR=\(wc.copy.path)"])
+        return wc
+    }
+
+    static func get() throws -> ArcanistWorkingCopy { try shared.get() }
+
+    /// `command... unit --no-coverage -- TESTS` in the copy. Output goes to files opened for
+    /// appending: ExecPassthruTestCase hands the STDOUT stream to a child, and PHP then seeks
+    /// fd 1 back to the stream's own idea of its position (0: arc writes with echo), so later
+    /// lines overwrite earlier ones in a file opened without O_APPEND. Timeout tests leave
+    /// `sleep.php` processes behind: they are killed afterwards.
+    func unit(_ command: [String], _ tests: [String], environment: [String: String?] = [:]) throws -> (out: String, err: String, status: Int32) {
+        let out = dir.appendingPathComponent("unit-\(UUID().uuidString).out"), err = dir.appendingPathComponent("unit-\(UUID().uuidString).err")
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
+        var env = Self.git
+        env["ARC_OUT"] = out.path
+        env["ARC_ERR"] = err.path
+        for (key, value) in environment { env[key] = value }
+        let result = try run("/bin/sh", ["-c", "exec \"$@\" >>\"$ARC_OUT\" 2>>\"$ARC_ERR\"", "sh"] + command + ["unit", "--no-coverage", "--"] + tests,
+                             environment: env, cwd: copy, stdin: Data())
+        killLeftovers()
+        return (try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8), result.status)
+    }
+
+    /// Processes still running a script of the copy.
+    func killLeftovers() {
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for pid in pids.compactMap({ Int32($0) }) {
+            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            if String(decoding: cmdline, as: UTF8.self).contains(copy.path + "/") { kill(pid, SIGKILL) }
+        }
+    }
+}
