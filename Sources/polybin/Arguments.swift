@@ -6,6 +6,12 @@ import PolybinKit
 
 extension EmbedMode: ExpressibleByArgument {}
 
+/// `--target x86-64|aarch64` (x86_64, amd64 and arm64 are accepted too).
+extension Architecture: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
+}
+
 /// `--exec cache,memfd,tmpfile`: an order of exec strategies (any non-empty subset).
 struct ExecOrder: CustomStringConvertible {
     var strategies: [ExecStrategy]

@@ -29,7 +29,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "Embed files and directories whose name starts with '.'.") var includeHidden = false
     @Flag(help: "Embed what symbolic links point to instead of refusing them.") var followSymlinks = false
     @Option(help: "The C compiler of --mode object (default: $CC or cc; aarch64-linux-gnu-gcc for --target aarch64).") var cc: String?
-    @Option(help: "The architecture of --mode object's object: x86-64 or aarch64 (default: this machine's).") var target: String?
+    @Option(help: "The architecture of --mode object's object (default: this machine's).") var target: Architecture?
     @Argument(help: "Files and directories to embed.") var inputs: [String] = []
 
     /// Options that would be silently ignored are refused instead.
@@ -58,10 +58,7 @@ struct EmbedCommand: ParsableCommand {
             embed.bundleFile = try bundle.map(ArgumentBytes.path)
             embed.compressionLevel = compress ? level ?? 3 : nil
             embed.compiler = cc
-            if let target {
-                guard let arch = Architecture(name: target) else { throw PolybinError("--target \(target): expected x86-64 or aarch64") }
-                embed.target = arch
-            }
+            if let target { embed.target = target }
             try embed.run()
         }
     }

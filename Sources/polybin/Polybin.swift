@@ -102,14 +102,14 @@ struct Object: ParsableCommand {
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
-    @Option(help: "The object's architecture, x86-64 or aarch64 (default: a fatbin's own, else this machine's).") var target: String?
+    @Option(help: "The object's architecture (default: a fatbin's own, else this machine's).") var target: Architecture?
 
     func run() throws {
         try perform {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             // Checked in place, then copied into the object by the kernel: never read into memory.
             let file = try LoadedBundle.mappedBundleFile(bundle)
-            let arch = try Architecture.target(target, for: Array(file.bytes.prefix(128)), path: bundle)
+            let arch = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)
             let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
             let input = try Files.openForReading(FilePath(bundle))
             defer { try? input.close() }
@@ -127,7 +127,7 @@ struct GenerateC: ParsableCommand {
 
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
-    @Option(help: "The architecture the C is compiled for, x86-64 or aarch64: the C is the same for both; a fatbin of another architecture is refused.") var target: String?
+    @Option(help: "The architecture the C is compiled for: the C is the same for both; a fatbin of another architecture is refused.") var target: Architecture?
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
 
@@ -135,6 +135,7 @@ struct GenerateC: ParsableCommand {
         try perform {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             let bytes = try LoadedBundle.bundleFile(bundle)
+            _ = try Architecture.target(target?.name, for: bytes, path: bundle)   // refuses another architecture's fatbin
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
         }

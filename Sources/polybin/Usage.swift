@@ -9,7 +9,12 @@ extension Polybin {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             if let word = arguments.first, let problem = unknownSubcommand(word) { throw ValidationError(problem) }
-            var command = try parseAsRoot(arguments)
+            var command: ParsableCommand
+            do {
+                command = try parseAsRoot(arguments)
+            } catch {
+                throw mistypedOptionHiddenBehindAMissingOne(error, arguments) ?? error
+            }
             try command.run()
         } catch {
             // --help, --version, completion scripts, and verbs that already said why they failed.
@@ -32,6 +37,29 @@ extension Polybin {
             return "unknown command '\(word)'; did you mean '\(near)'?"
         }
         return "unknown command '\(word)'; the commands are \(subcommandNames.dropLast().joined(separator: ", "))"
+    }
+
+    /// ArgumentParser reports a missing required argument before an unknown option, so
+    /// `polybin build --flavr x` would say "Missing expected argument '--output <output>'"
+    /// and hide the typo. Parses again (only parses) with a stand-in for each missing
+    /// argument; the unknown-option error (with its suggestion) that shows up, if any.
+    static func mistypedOptionHiddenBehindAMissingOne(_ error: Error, _ arguments: [String]) -> Error? {
+        var arguments = arguments, current = error
+        for _ in 0..<8 {
+            let text = message(for: current)
+            guard let start = text.range(of: "Missing expected argument '"),
+                  let end = text[start.upperBound...].firstIndex(of: "'") else { return nil }
+            let missing = text[start.upperBound..<end]
+            arguments += missing.hasPrefix("-") ? [String(missing.split(separator: " ")[0]), "x"] : ["x"]
+            do {
+                _ = try parseAsRoot(arguments)
+                return nil
+            } catch {
+                if message(for: error).hasPrefix("Unknown option") { return error }
+                current = error
+            }
+        }
+        return nil
     }
 
     /// "polybin embed --help" out of ArgumentParser's "See 'polybin embed --help' for more information."

@@ -47,6 +47,39 @@ import Testing
         #expect(err == "polybin: Unknown option '--levle'. Did you mean '--level'? (see 'polybin build --help')\n")
     }
 
+    @Test func aMistypedOptionIsNamedEvenWhenARequiredOneIsMissing() throws {
+        #expect(try refusal(["build", "--flavr", "x86-64=/bin/true"])
+                == "polybin: Unknown option '--flavr'. Did you mean '--flavor'? (see 'polybin build --help')\n")
+        #expect(try refusal(["embed", "--nmae", "a", "-o", "a.o"])
+                == "polybin: Unknown option '--nmae'. Did you mean '--name'? (see 'polybin embed --help')\n")
+        // Only missing: still said so.
+        #expect(try refusal(["build", "--flavor", "x86-64=/bin/true"])
+                == "polybin: Missing expected argument '--output <output>' (see 'polybin build --help')\n")
+    }
+
+    @Test func targetIsATypedChoiceInHelpCompletionAndParsing() throws {
+        for verb in ["embed", "object", "generate-c"] {
+            let help = try polybin([verb, "--help"]).result
+            #expect(help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("(values: x86-64, aarch64)"), "\(verb) --help")
+        }
+        let bash = try polybin(["--generate-completion-script", "bash"]).result.out
+        let cases = bash.components(separatedBy: "'--target')").dropFirst()
+        #expect(cases.count == 3, "a --target case per verb that has it")
+        for completion in cases { #expect(completion.prefix(120).contains("'x86-64'$'\\n''aarch64'"), "\(completion.prefix(120))") }
+        #expect(try refusal(["object", "x.bundle", "-o", "x.o", "--target", "sparc"])
+                == "polybin: The value 'sparc' is invalid for '--target <target>'. Please provide one of 'x86-64' and 'aarch64'. (see 'polybin object --help')\n")
+
+        // generate-c refuses another architecture's fatbin, as its help says.
+        let demo = try DemoFixture.get()
+        let dir = try TestEnvironment.temporaryDirectory("polybin-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bundle = dir.appendingPathComponent("demo.bundle").path
+        #expect(try run(TestEnvironment.polybin, ["pack", "-o", bundle, "--level", "1", "--flavor", "x86-64=\(demo.builds["x86-64"]!)"]).status == 0)
+        #expect(try refusal(["generate-c", bundle, "-o", "demo.c", "--target", "aarch64"])
+                == "polybin: \(bundle): a fatbin of x86-64 builds cannot be emitted for --target aarch64\n")
+        #expect(try polybin(["generate-c", bundle, "-o", "demo.c", "--target", "x86-64"]).result.status == 0)
+    }
+
     @Test func suggestionsAreCloseOrAbsent() {
         let verbs = ["build", "pack", "object", "generate-c", "link", "inspect", "explain", "extract", "cpu", "embed"]
         #expect(Suggestion.closest(to: "bulid", among: verbs) == "build")

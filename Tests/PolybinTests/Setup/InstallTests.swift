@@ -3,13 +3,29 @@ import Testing
 
 /// `tools/install PREFIX` (README, "Install"): an installed polybin, moved elsewhere with its
 /// prefix, builds a fatbin and an embed, by itself and through the installed polybin.mk, from
-/// a directory outside the checkout with no polybin on PATH.
+/// a directory outside the checkout with no polybin on PATH; it is self-contained, and does
+/// both with the toolchain's Swift runtime hidden.
 @Suite struct InstallTests {
     static let installed = [
         "bin/polybin", "lib/polybin/libPolybinRunner.a", "share/polybin/polybin.mk",
         "share/bash-completion/completions/polybin", "share/zsh/site-functions/_polybin",
         "share/fish/vendor_completions.d/polybin.fish",
     ]
+
+    /// Where the checkout's polybin loads libswiftCore.so from (the toolchain's runtime).
+    static func swiftRuntimeDirectory() throws -> String {
+        let libraries = try run("ldd", [TestEnvironment.polybin])
+        let line = try #require(libraries.out.split(separator: "\n").first { $0.contains("libswiftCore.so => ") }, "\(libraries.out)")
+        let path = try #require(line.split(separator: " ").first { $0.hasPrefix("/") })
+        return String(path[..<path.lastIndex(of: "/")!])
+    }
+
+    /// `command` (sh) in a mount namespace of its own with `runtime` hidden under an empty
+    /// tmpfs. Needs root, as CI has.
+    static func withoutSwiftRuntime(_ runtime: String, _ command: String, environment: [String: String?] = [:]) throws -> ProcessResult {
+        try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", "mount -t tmpfs polybin-no-swift '\(runtime)' && \(command)"],
+                environment: environment)
+    }
 
     @Test func anInstalledPolybinWorksOutsideTheCheckoutAndUninstalls() throws {
         let dir = try TestEnvironment.temporaryDirectory("polybin-install")
@@ -36,11 +52,25 @@ import Testing
                                               "POLYBIN_CACHE_DIR": dir.appendingPathComponent("cache").path]
         let level = try loaderLevel()
 
+        // Self-contained: no Swift runtime library is loaded, and with the toolchain's runtime
+        // directory hidden (an empty tmpfs over it, in a mount namespace of its own) the
+        // installed polybin still builds, where the checkout's build cannot even start.
+        let runtime = try Self.swiftRuntimeDirectory()
+        let libraries = try run("ldd", [polybin])
+        #expect(libraries.status == 0 || libraries.err.contains("not a dynamic executable"), "ldd: \(libraries.err)")
+        #expect(!libraries.out.contains("libswift") && !libraries.out.contains("libFoundation") && !libraries.out.contains(runtime),
+                "the installed polybin loads the Swift runtime:\n\(libraries.out)")
+        let unhidden = try Self.withoutSwiftRuntime(runtime, "'\(TestEnvironment.polybin)' --version")
+        #expect(unhidden.status != 0 && unhidden.err.contains("libswift"), "hiding \(runtime) did not stop the checkout's polybin: \(unhidden.err)")
+        let version = try Self.withoutSwiftRuntime(runtime, "'\(polybin)' --version")
+        let checkoutVersion = try run(TestEnvironment.polybin, ["--version"]).out
+        #expect(version.status == 0 && version.out == checkoutVersion, "\(version.err)")
+
         let demo = try DemoFixture.get()
         let fatbin = work.appendingPathComponent("demo").path
-        let build = try run(polybin, ["build", "-o", fatbin] + DemoFixture.levels.flatMap { ["--flavor", "\($0)=\(demo.builds[$0]!)"] },
-                            environment: environment, cwd: work)
-        #expect(build.status == 0, "installed polybin build: \(build.err)")
+        let flavors = DemoFixture.levels.map { "--flavor '\($0)=\(demo.builds[$0]!)'" }.joined(separator: " ")
+        let build = try Self.withoutSwiftRuntime(runtime, "cd '\(work.path)' && '\(polybin)' build -o '\(fatbin)' \(flavors)", environment: environment)
+        #expect(build.status == 0, "installed polybin build, without the Swift runtime: \(build.err)")
         #expect(try run(fatbin, ["--level"], environment: environment).out == "\(level)\n")
 
         let web = work.appendingPathComponent("web")
@@ -51,9 +81,9 @@ import Testing
             #include "assets.h"
             int main(void) { const polybin_file *f = assets_find("index.html"); return f ? (int)fwrite(f->data, 1, f->size, stdout) != (int)f->size : 2; }
             """.utf8).write(to: work.appendingPathComponent("show.c"))
-        let embed = try shell("'\(polybin)' embed --name assets -o assets.o --header assets.h web && cc -I. -o show show.c assets.o",
-                              cwd: work, environment: environment)
-        #expect(embed.status == 0, "installed polybin embed: \(embed.err)")
+        let embed = try Self.withoutSwiftRuntime(runtime, "cd '\(work.path)' && '\(polybin)' embed --name assets -o assets.o --header assets.h web && cc -I. -o show show.c assets.o",
+                                                 environment: environment)
+        #expect(embed.status == 0, "installed polybin embed, without the Swift runtime: \(embed.err)")
         #expect(try run(work.appendingPathComponent("show").path).out == "<p>installed</p>\n")
 
         // The installed polybin.mk finds the polybin and runner installed beside it.

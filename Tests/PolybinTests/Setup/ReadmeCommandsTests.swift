@@ -97,6 +97,10 @@ import Testing
         #expect(try run(clone.appendingPathComponent("out/app").path, ["--level"], environment: ["HOME": home.path]).out == "\(level)\n")
         let demo = try run(clone.appendingPathComponent("out/demo").path, ["--level"], environment: ["HOME": home.path])
         #expect(demo.out == (level == "x86-64" || level == "x86-64-v2" ? "x86-64\n" : "x86-64-v3\n"))
+        let cmakeDemo = try run(clone.appendingPathComponent("out/cmake/fatbin/fatbin-demo").path, ["--level"], environment: ["HOME": home.path])
+        #expect(cmakeDemo.out == "\(level)\n", "the CMake example's fatbin: \(cmakeDemo.err)")
+        let cmakeShow = try run(clone.appendingPathComponent("out/cmake/show").path, ["index.html"])
+        #expect(cmakeShow.stdout == (try Data(contentsOf: clone.appendingPathComponent("Examples/hello-embed/web/index.html"))))
         let lua = try run(clone.appendingPathComponent("Examples/lua-embed/build/lua-app").path, cwd: home)
         #expect(lua.status == 0 && !lua.out.isEmpty, "lua-app: \(lua.err)")
     }
