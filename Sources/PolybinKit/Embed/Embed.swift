@@ -77,6 +77,11 @@ public struct Embed {
                              prerequisites: collection.files.map(\.path) + collection.directories)
         }
         let packed = try FilesPacker(compressionLevel: compressionLevel).pack(collection.files)
+        if mode != .object, packed.size > Self.cModeLimit {
+            // The C modes put the payload in .rodata, between the program's code and data: past
+            // 2 GiB the linker cannot reach across it ("relocation truncated to fit").
+            throw PolybinError("\(output): the files come to \(packed.size) bytes, more than --mode \(mode.rawValue) can hold (2 GiB: its payload sits in .rodata, which the small code model reaches with 32-bit offsets); use --mode object, whose payload is a large section")
+        }
         let source = EmbedSource(name: name)
         let symbol = "\(name)_payload"
         let section = ".rodata.polybin.\(name)"
@@ -155,6 +160,9 @@ public struct Embed {
             throw PolybinError("--name '\(name)' is not a valid C identifier: use letters, digits and _, not starting with a digit")
         }
     }
+
+    /// The largest payload the C modes take: 2 GiB less a page for the code and data around it.
+    static let cModeLimit: UInt64 = (2 << 30) - 4096
 
     static func defaultBundlePath(for output: FilePath) -> FilePath {
         let bytes = output.bytes

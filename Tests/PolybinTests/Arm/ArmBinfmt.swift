@@ -5,7 +5,7 @@ import Testing
 /// A binfmt_misc handler that runs aarch64 ELF executables with qemu-aarch64, registered by
 /// a test for the time of its body and removed after it: Debian's magic and mask
 /// (qemu-user-binfmt's /usr/lib/binfmt.d/qemu-aarch64.conf), under a name of this test
-/// process. The kernel tries the newest handler first, so one already registered on the
+/// process (a killed test process's handler is removed by the next test). The kernel tries the newest handler first, so one already registered on the
 /// machine is left alone and does not decide. binfmt_misc is mounted (and unmounted after)
 /// when it is not; where the kernel refuses all this, `with` says why and returns nil.
 enum ArmBinfmt {
@@ -34,6 +34,12 @@ enum ArmBinfmt {
         if status.hasPrefix("disabled") { try write("1", to: directory + "/status") }
         defer { if status.hasPrefix("disabled") { try? write("0", to: directory + "/status") } }
 
+        // A test process killed before its `defer` left its handler behind: remove those.
+        for stale in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where stale.hasPrefix("polybin-test-aarch64-") {
+            if let pid = Int32(stale.dropFirst("polybin-test-aarch64-".count)), kill(pid, 0) != 0 && errno == ESRCH {
+                try? write("-1", to: directory + "/" + stale)
+            }
+        }
         let program = try interpreter ?? qemu(preservingArgv0: flags.contains("P"))
         let entry = directory + "/" + name
         if FileManager.default.fileExists(atPath: entry) { try write("-1", to: entry) }
