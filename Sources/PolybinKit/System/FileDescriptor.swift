@@ -35,6 +35,12 @@ public struct FileDescriptor: Sendable {
         guard Glibc.close(rawValue) == 0 else { throw SystemError.last("close", path) }
     }
 
+    /// Hands `body` this file to fill, then closes it; closed once also when `body` throws.
+    public func fill(_ body: (FileDescriptor) throws -> Void) throws {
+        do { try body(self) } catch { try? close(); throw error }
+        try close()
+    }
+
     public func status() throws -> FileStatus {
         var info = stat()
         guard fstat(rawValue, &info) == 0 else { throw SystemError.last("fstat", path) }

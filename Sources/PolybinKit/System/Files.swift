@@ -99,14 +99,7 @@ public enum Files {
     /// Creates `path` atomically and hands `body` the open file to fill.
     public static func create(_ path: FilePath, executable: Bool = false, _ body: (FileDescriptor) throws -> Void) throws {
         try writeAtomically(path, executable: executable) { temp in
-            let fd = try FileDescriptor.open(temp, [.writeOnly, .create, .truncate])
-            do {
-                try body(fd)
-                try fd.close()
-            } catch {
-                try? fd.close()
-                throw error
-            }
+            try FileDescriptor.open(temp, [.writeOnly, .create, .truncate]).fill(body)
         }
     }
 

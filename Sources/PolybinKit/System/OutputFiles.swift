@@ -20,13 +20,7 @@ public final class OutputFiles {
             throw SystemError(error.call, path, errno: error.errno)
         }
         staged.append((temp, path))
-        do {
-            try body(fd)
-            try fd.close()
-        } catch {
-            try? fd.close()
-            throw error
-        }
+        try fd.fill(body)
     }
 
     /// Writes the parts one after the other without joining them.

@@ -29,9 +29,25 @@ enum TestEnvironment {
         (try? run("/bin/sh", ["-c", "command -v \(tool)"]).status) == 0
     }
 
-    /// A fresh directory under the system temp dir, removed by the caller's `defer`.
+    /// One directory per test process under the system temp dir, holding every directory
+    /// `temporaryDirectory` makes, and removed (with whatever a test left in it) when the
+    /// process exits: test runs leave nothing behind in /tmp.
+    static let temporaryRoot: URL = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("polybin-tests-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)    // a stale one of a process whose PID this is now
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        atexit { TestEnvironment.removeTemporaryRoot() }
+        return dir
+    }()
+
+    /// Not through `run`, which makes its own directory here.
+    static func removeTemporaryRoot() {
+        try? FileManager.default.removeItem(at: temporaryRoot)
+    }
+
+    /// A fresh directory under `temporaryRoot`; a caller's `defer` may remove it sooner.
     static func temporaryDirectory(_ label: String = "polybin-test") throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        let dir = temporaryRoot.appendingPathComponent("\(label)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
