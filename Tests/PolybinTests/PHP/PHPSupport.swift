@@ -39,31 +39,27 @@ struct ArcanistBuild: Sendable {
     }
 }
 
-/// The summary line counts of `arc unit`'s output: "PASS", "FAIL", "SKIP" and the like.
-func unitCounts(_ output: String) -> [String: Int] {
-    var counts: [String: Int] = [:]
-    for line in output.split(separator: "\n") {
+/// The result lines of `arc unit`'s output: each one's result word ("PASS", "FAIL", "SKIP"
+/// and the like) and its last word (the test's "Class::method" where the line names one).
+func unitLines(_ output: String) -> [(result: String, last: String)] {
+    output.split(separator: "\n").compactMap { line in
         // Some tests turn colour on half way: drop the escape sequences.
         let plain = String(line).replacing(/\x{1B}\[[0-9;]*m/, with: "")
         let words = plain.split(separator: " ", omittingEmptySubsequences: true)
-        guard let first = words.first else { continue }
+        guard let first = words.first, let last = words.last else { return nil }
         let word = String(first).filter(\.isLetter)
-        if ["PASS", "FAIL", "SKIP", "BROKEN", "UNSOUND"].contains(word) { counts[word, default: 0] += 1 }
+        return ["PASS", "FAIL", "SKIP", "BROKEN", "UNSOUND"].contains(word) ? (word, String(last)) : nil
     }
-    return counts
+}
+
+/// The summary line counts of `arc unit`'s output: "PASS", "FAIL", "SKIP" and the like.
+func unitCounts(_ output: String) -> [String: Int] {
+    unitLines(output).reduce(into: [:]) { $0[$1.result, default: 0] += 1 }
 }
 
 /// Each test's result in `arc unit`'s output: "Class::method" → "PASS", "FAIL", "SKIP", ...
 func unitResults(_ output: String) -> [String: String] {
-    var results: [String: String] = [:]
-    for line in output.split(separator: "\n") {
-        let plain = String(line).replacing(/\x{1B}\[[0-9;]*m/, with: "")
-        let words = plain.split(separator: " ", omittingEmptySubsequences: true)
-        guard let first = words.first, let last = words.last, last.contains("::") else { continue }
-        let word = String(first).filter(\.isLetter)
-        if ["PASS", "FAIL", "SKIP", "BROKEN", "UNSOUND"].contains(word) { results[String(last)] = word }
-    }
-    return results
+    unitLines(output).filter { $0.last.contains("::") }.reduce(into: [:]) { $0[$1.last] = $1.result }
 }
 
 /// A git working copy of Arcanist's tree and an `arc` built from it, whose root is the copy's
