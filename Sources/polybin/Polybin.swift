@@ -134,10 +134,19 @@ struct GenerateC: ParsableCommand {
     func run() throws {
         try perform {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
-            let bytes = try LoadedBundle.bundleFile(bundle)
-            _ = try Architecture.target(target?.name, for: bytes, path: bundle)   // refuses another architecture's fatbin
+            // Checked in place, then read a MiB at a time into the literal: never held whole.
+            let file = try LoadedBundle.mappedBundleFile(bundle)
+            _ = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)   // refuses another architecture's fatbin
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
-            try Files.write(CEmitter(symbol: symbol, section: section).source(for: bytes, generatedFrom: name), to: output)
+            let emitter = CEmitter(symbol: symbol, section: section)
+            let input = try Files.openForReading(FilePath(bundle))
+            defer { try? input.close() }
+            try Files.create(FilePath(output)) { fd in
+                try fd.write(emitter.sourcePrefix(generatedFrom: name))
+                try emitter.writeDefinitions(size: UInt64(file.count), to: fd.write) { literal in
+                    try input.stream(count: UInt64(file.count), literal.write)
+                }
+            }
         }
     }
 }

@@ -98,8 +98,15 @@ public struct Embed {
                     """.utf8)),
                 output: output, into: files)
         case .c:
-            let payload = CEmitter(symbol: symbol, section: section).definitions(for: try packed.bytes())
-            try files.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
+            // Streamed from the inputs: the bundle and its literal are never held whole.
+            let parts = source.source(mode: mode, rows: packed.rows, payload: [])
+            try files.create(output) { fd in
+                try fd.write(parts[0])
+                try CEmitter(symbol: symbol, section: section).writeDefinitions(size: packed.size, to: fd.write) { literal in
+                    try packed.stream(literal.write)
+                }
+                try fd.write(parts[2])
+            }
         case .cEmbed, .cIncbin:
             guard let bundlePath else { preconditionFailure("c-embed and c-incbin always have a bundle path") }
             guard let reference = TextPath.relative(bundlePath, from: output.directory).string else {

@@ -171,25 +171,67 @@ extension FilesPacker.Packed {
         try fd.write(meta, at: base)
     }
 
-    /// The bundle in memory, for emitters that encode it (C string literals).
+    /// The bundle in memory (tests; emitters stream it).
     public func bytes() throws -> [UInt8] {
-        var learnt = [[UInt8]](repeating: [], count: layout.blobs.count)
-        var out = [UInt8](repeating: 0, count: Int(layout.size))
-        for (blob, source) in sources.enumerated() {
-            let offset = Int(layout.blobs[blob].offset)
-            switch source {
-            case .bytes(let stored):
-                out.replaceSubrange(offset..<offset + stored.count, with: stored)
-            case .file(let path, let size):
-                let content = try Files.read(path)
-                guard UInt64(content.count) == size else { throw PolybinError("\(path): changed while being read") }
-                out.replaceSubrange(offset..<offset + content.count, with: content)
-                learnt[blob] = SHA256.digest(content)
+        var out: [UInt8] = []
+        out.reserveCapacity(Int(layout.size))
+        try stream { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The bundle's bytes in order, handed to `body` a piece at a time (for emitters that
+    /// encode them, as C string literals): no more than 1 MiB of them is held at once. The
+    /// header and index come first and need every file's hash, so files whose hash pack did
+    /// not learn are hashed first, on both cores; then each file is read once more, in order.
+    public func stream(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
+        let unhashed = Array(Set(layout.entries.indices.filter { hashes[$0] == nil }.map { layout.entries[$0].blob })).sorted()
+        let results = ConcurrentResults<Result<[UInt8], Error>>(count: unhashed.count)
+        DispatchQueue.concurrentPerform(iterations: unhashed.count) { j in
+            results[j] = Result {
+                guard case .file(let path, let size) = sources[unhashed[j]] else {
+                    preconditionFailure("bytes held in memory always have their hash")
+                }
+                return try FilesPacker.hash(path, size: size)
             }
         }
-        let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob] })
-        out.replaceSubrange(0..<meta.count, with: meta)
-        return out
+        for (j, blob) in unhashed.enumerated() { learnt[blob] = try results[j]!.get() }
+        try layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
+            .withUnsafeBytes(body)
+        let zeros = [UInt8](repeating: 0, count: 4096)
+        func pad(to end: UInt64, from at: inout UInt64) throws {
+            while at < end {
+                let n = Int(min(UInt64(zeros.count), end - at))
+                try zeros.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                at += UInt64(n)
+            }
+        }
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var at = layout.dataOffset
+        for (blob, source) in sources.enumerated() {
+            try pad(to: layout.blobs[blob].offset, from: &at)
+            switch source {
+            case .bytes(let stored):
+                try stored.withUnsafeBytes(body)
+            case .file(let path, let size):
+                let input = try Files.openForReading(path)
+                defer { try? input.close() }
+                guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+                var done: UInt64 = 0
+                while done < size {
+                    let want = Int(min(UInt64(chunk), size - done))
+                    let got = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: done)
+                    guard got == want else { throw PolybinError("\(path): changed while being read (shrank)") }
+                    try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+                    done += UInt64(got)
+                }
+                guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+            }
+            at = layout.blobs[blob].offset + layout.blobs[blob].size
+        }
+        try pad(to: layout.size, from: &at)
     }
 
     /// One small blob: read whole, hashed, written at its place. Returns its hash.

@@ -66,6 +66,22 @@ public struct FileDescriptor: Sendable {
         return done
     }
 
+    /// Hands `body` the file's first `count` bytes a MiB at a time, from offset 0; a file
+    /// that ends first is an error.
+    public func stream(count: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunk = Int(min(max(count, 1), 1 << 20))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var done: UInt64 = 0
+        while done < count {
+            let want = Int(min(UInt64(chunk), count - done))
+            let got = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: done)
+            guard got == want else { throw PolybinError("\(path): changed while being read (shrank)") }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
+            done += UInt64(got)
+        }
+    }
+
     /// Writes all of `buffer` at the current position.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
