@@ -65,8 +65,14 @@ public struct FilesPacker {
                 known[file.name] = result.hash
             }
         } else {
-            // A file whose st_size cannot be trusted (/proc, /sys) comes back read whole.
-            let measured = try files.map { try Files.sizeOrContent(of: $0.path) }
+            // A file whose st_size cannot be trusted (/proc, /sys: no blocks) comes back read
+            // whole; one with blocks, found by the walk, is not opened again to be measured.
+            let measured = try files.map { file -> (size: UInt64, content: [UInt8]?) in
+                if let status = file.status, status.kind == .regular, status.allocated > 0 || status.size > Self.smallFile {
+                    return (status.size, nil)
+                }
+                return try Files.sizeOrContent(of: file.path)
+            }
             let sizes = measured.map(\.size)
             for (i, file) in files.enumerated() {
                 if let content = measured[i].content { known[file.name] = SHA256.digest(content) }
@@ -178,11 +184,19 @@ public struct FilesPacker {
         return Compressed(hash: digest, size: size, frame: CompressedSpool.Frame(fd: out, offset: 0, count: frameSize))
     }
 
+    /// Files.sizeOrContent reads files of no blocks up to this size.
+    static let smallFile: UInt64 = 1 << 20
+
     /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.
+    /// A small file is read in one call, without asking where its holes are.
     static func hash(_ path: FilePath, size: UInt64) throws -> [UInt8] {
         let fd = try Files.openForReading(path)
         defer { try? fd.close() }
-        return try hash(fd, size: size)
+        guard size <= smallFile else { return try hash(fd, size: size) }
+        var content = [UInt8](repeating: 0, count: Int(size))
+        let got = try content.withUnsafeMutableBytes { try fd.read(into: $0, at: 0) }
+        guard got == content.count else { throw PolybinError("\(path): changed while being read (shrank)") }
+        return SHA256.digest(content)
     }
 
     static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
