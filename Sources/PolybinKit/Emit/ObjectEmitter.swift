@@ -315,7 +315,9 @@ public struct ObjectLayout: Sendable {
     }
 }
 
-/// The parts of an ELF64 little-endian relocatable object that adding a section needs.
+/// The parts of an ELF64 little-endian relocatable object that adding a section needs, read
+/// in place from bytes it keeps alive: an array's copy, or a mapped file (`polybin link`
+/// checks a payload object of hundreds of MB without reading it into memory).
 struct ELFObject {
     struct Section { var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32; var info: UInt32 }
 
@@ -326,12 +328,25 @@ struct ELFObject {
     var sectionNames: Section { sections[sectionNamesIndex] }
     /// Where the contents end: the section header table, when it comes last, is rewritten.
     let contentEnd: UInt64
-    let bytes: [UInt8]
+    /// Valid as long as `owner` lives, which this object holds.
+    let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject
 
     init(_ bytes: [UInt8], named what: String) throws {
+        let storage = ByteStorage(bytes)
+        try self.init(storage.bytes, owner: storage, named: what)
+    }
+
+    /// The object in a mapped file, read where it lies.
+    init(_ file: MappedFile, named what: String) throws {
+        try self.init(file.bytes, owner: file, named: what)
+    }
+
+    private init(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, named what: String) throws {
         self.bytes = bytes
+        self.owner = owner
         let bad = PolybinError("\(what): not an ELF64 little-endian relocatable object")
-        guard bytes.count >= 64, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
+        guard bytes.count >= 64, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
               bytes.le16(16) == 1, bytes.le16(0x3A) == 64 else { throw bad }
         machine = bytes.le16(18)
         let shoff = bytes.le64(0x28), count = Int(bytes.le16(0x3C)), names = Int(bytes.le16(0x3E))
@@ -373,13 +388,14 @@ struct ELFObject {
         return symbols
     }
 
-    /// `count` bytes at `offset` inside section `index`, when the section holds them in the file.
-    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> ArraySlice<UInt8>? {
+    /// `count` bytes at `offset` inside section `index`, when the section holds them in the
+    /// file; valid while this object lives (use inside `withExtendedLifetime`).
+    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> UnsafeRawBufferPointer? {
         guard Int(index) < sections.count else { return nil }
         let section = sections[Int(index)]
         guard section.type != 8, offset <= section.size, section.size - offset >= count else { return nil }
         let start = Int(section.offset + offset)
-        return bytes[start..<start + Int(count)]
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(count)])
     }
 
     func string(_ table: Section, at offset: UInt32) -> String? {
@@ -388,6 +404,19 @@ struct ELFObject {
         guard let nul = bytes[start..<end].firstIndex(of: 0) else { return nil }
         return String(decoding: bytes[start..<nul], as: UTF8.self)
     }
+}
+
+/// An array's bytes copied once into memory that a struct can point into.
+private final class ByteStorage {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ array: [UInt8]) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
+        array.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        bytes = UnsafeRawBufferPointer(rebasing: buffer[..<array.count])
+    }
+
+    deinit { bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
 }
 
 extension Array where Element == UInt8 {
