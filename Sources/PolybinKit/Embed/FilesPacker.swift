@@ -39,6 +39,8 @@ public struct FilesPacker {
         let hashes: [[UInt8]?]
         /// Holds the frames of `.spooled` sources until the bundle is written.
         let spool: CompressedSpool?
+        /// The hashes of big files, begun when the layout is made (EarlyHashes).
+        let early: EarlyHashes?
 
         public var size: UInt64 { layout.size }
     }
@@ -97,10 +99,18 @@ public struct FilesPacker {
             Row(name: entry.input.name, nameOffset: entry.nameOffset, storedOffset: entry.storedOffset,
                 storedSize: entry.input.storedSize, size: entry.input.size, compressed: entry.input.codec == .zstd)
         }
-        return Packed(
-            layout: layout, rows: rows,
-            sources: layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] },
-            hashes: layout.entries.map { known[$0.input.name] }, spool: spool)
+        let blobSources = layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] }
+        let entryHashes = layout.entries.map { known[$0.input.name] }
+        // Big files whose hash is still unknown are hashed from now on, on one core, while the
+        // caller compiles its lookup code; writing then only copies them.
+        var big: [(blob: Int, path: FilePath, size: UInt64)] = []
+        for (blob, source) in blobSources.enumerated() {
+            if case .file(let path, let size) = source, size >= Packed.streamThreshold, entryHashes[layout.blobEntry[blob]] == nil {
+                big.append((blob, path, size))
+            }
+        }
+        return Packed(layout: layout, rows: rows, sources: blobSources, hashes: entryHashes, spool: spool,
+                      early: big.isEmpty ? nil : EarlyHashes(big, blobs: layout.blobs.count))
     }
 
     /// One file as `--compress` stores it: its hash and size, and its frame when zstd shrank it.
@@ -245,7 +255,7 @@ extension FilesPacker.Packed {
         for (j, blob) in small.enumerated() { learnt[blob] = try results[j]!.get() }
         for blob in sources.indices where learnt[blob] == nil {
             guard case .file(let path, let size) = sources[blob] else { continue }
-            learnt[blob] = try writeLarge(path, size: size, to: fd, at: base + layout.blobs[blob].offset)
+            learnt[blob] = try writeLarge(path, size: size, blob: blob, to: fd, at: base + layout.blobs[blob].offset)
         }
         let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
         try fd.write(meta, at: base)
@@ -265,7 +275,12 @@ extension FilesPacker.Packed {
     /// not learn are hashed first, on both cores; then each file is read once more, in order.
     public func stream(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
-        let unhashed = Array(Set(layout.entries.indices.filter { hashes[$0] == nil }.map { layout.entries[$0].blob })).sorted()
+        var unhashed = Array(Set(layout.entries.indices.filter { hashes[$0] == nil }.map { layout.entries[$0].blob })).sorted()
+        // Big files whose hash pack began early (EarlyHashes) are not read for it again.
+        if let early {
+            for blob in unhashed where early.has(blob) { learnt[blob] = try early.hash(of: blob) }
+            unhashed.removeAll { learnt[$0] != nil }
+        }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: unhashed.count)
         DispatchQueue.concurrentPerform(iterations: unhashed.count) { j in
             results[j] = Result {
@@ -345,11 +360,18 @@ extension FilesPacker.Packed {
         }
     }
 
-    /// One big file: the kernel copies it (holes stay holes) while this thread's twin hashes it.
-    private func writeLarge(_ path: FilePath, size: UInt64, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
+    /// One big file: the kernel copies it (holes stay holes) while this thread's twin hashes
+    /// it, or while the hash begun early (EarlyHashes) finishes.
+    private func writeLarge(_ path: FilePath, size: UInt64, blob: Int, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
         let input = try Files.openForReading(path)
         defer { try? input.close() }
         guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+        if let early, early.has(blob) {
+            try fd.copy(from: input, at: 0, count: size, to: offset)
+            let digest = try early.hash(of: blob)
+            guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+            return digest
+        }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             if i == 0 {

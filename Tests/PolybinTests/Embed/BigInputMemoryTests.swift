@@ -111,4 +111,37 @@ import Testing
         try mustRun("gcc", ["-O1", "-I", dir.path, "-I", include, "-o", program, checker.path, object, sha, "-lzstd"])
         #expect(try mustRun(program, []).out == expected.joined(separator: "\n") + "\n")
     }
+
+    /// Big files stored raw are hashed on a thread of their own from the moment the layout is
+    /// made (EarlyHashes), and writing only copies them: the index still records each file's
+    /// own SHA-256, in the streamed bundle and in the in-memory one (the C modes) alike.
+    @Test func bigRawFilesHashedEarlyAreIndexedWithTheirOwnHashes() throws {
+        let dir = try TestEnvironment.temporaryDirectory("polybin-big-early")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var contents: [String: [UInt8]] = [:]
+        var files: [EmbedInputs.File] = []
+        // Sizes no other file has, over the 4 MiB of a big file: none is hashed to find duplicates.
+        for (name, size, seed) in [("a.bin", (5 << 20) + 3, UInt8(1)), ("b.bin", 6 << 20, 2), ("small.txt", 100, 3)] {
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) &+ seed }
+            let path = FilePath(dir.appendingPathComponent(name).path)
+            try Files.write(bytes, to: path)
+            contents[name] = bytes
+            files.append(EmbedInputs.File(name: name, path: path))
+        }
+        let packed = try FilesPacker().pack(files)
+        let bundle = FilePath(dir.appendingPathComponent("files.bundle").path)
+        try Files.create(bundle) { fd in
+            try fd.resize(to: packed.size)
+            try packed.write(to: fd, at: 0)
+        }
+        let written = try Files.read(bundle)
+        #expect(try packed.bytes() == written)
+        let loaded = try LoadedBundle(bytes: written, path: bundle.description)
+        #expect(loaded.entries.map(\.name) == ["a.bin", "b.bin", "small.txt"])
+        for entry in loaded.entries {
+            let expected = try #require(contents[entry.name])
+            #expect(entry.sha256 == SHA256.digest(expected), "\(entry.name)")
+            #expect(try loaded.content(of: entry) == expected, "\(entry.name)")
+        }
+    }
 }
