@@ -275,12 +275,12 @@ extension FilesPacker.Packed {
     /// not learn are hashed first, on both cores; then each file is read once more, in order.
     public func stream(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
-        var unhashed = Array(Set(layout.entries.indices.filter { hashes[$0] == nil }.map { layout.entries[$0].blob })).sorted()
+        let missing = Array(Set(layout.entries.indices.filter { hashes[$0] == nil }.map { layout.entries[$0].blob })).sorted()
         // Big files whose hash pack began early (EarlyHashes) are not read for it again.
         if let early {
-            for blob in unhashed where early.has(blob) { learnt[blob] = try early.hash(of: blob) }
-            unhashed.removeAll { learnt[$0] != nil }
+            for blob in missing where early.has(blob) { learnt[blob] = try early.hash(of: blob) }
         }
+        let unhashed = missing.filter { learnt[$0] == nil }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: unhashed.count)
         DispatchQueue.concurrentPerform(iterations: unhashed.count) { j in
             results[j] = Result {
