@@ -36,6 +36,8 @@ public struct Embed {
     public var compiler: String?
     /// The architecture of `--mode object`'s object (the C modes are the same for every one).
     public var target: Architecture = .host
+    /// Where the walk, the hashing and the writing report (`Progress.terminal`).
+    public var progress: Progress = .silent
 
     public init(name: String) { self.name = name }
 
@@ -45,6 +47,7 @@ public struct Embed {
             throw PolybinError("nothing to write: pass -o FILE (and --header FILE for the API)")
         }
         let files = OutputFiles()
+        defer { progress.end() }
         do {
             try write(into: files)
             try files.commit()
@@ -69,6 +72,7 @@ public struct Embed {
         let bundlePath = mode == .cEmbed || mode == .cIncbin ? bundleFile ?? Self.defaultBundlePath(for: output) : nil
         // Before anything is written: outputs that are one file, or an input, fail the run.
         var rules = self.rules
+        rules.progress = progress
         rules.outputs = try Self.places(of: [output, bundlePath, header, depfile].compactMap { $0 })
         let collection = try rules.collect(inputs)
         // A path make cannot read fails the run too.
@@ -76,7 +80,7 @@ public struct Embed {
             try Depfile.text(targets: [output] + (bundlePath.map { [$0] } ?? []),
                              prerequisites: collection.files.map(\.path) + collection.directories)
         }
-        let packed = try FilesPacker(compressionLevel: compressionLevel).pack(collection.files)
+        let packed = try FilesPacker(compressionLevel: compressionLevel, progress: progress).pack(collection.files)
         if mode != .object, packed.size > Self.cModeLimit {
             // The C modes put the payload in .rodata, between the program's code and data: past
             // 2 GiB the linker cannot reach across it ("relocation truncated to fit").
@@ -98,6 +102,7 @@ public struct Embed {
                     """.utf8)),
                 output: output, into: files)
         case .c:
+            progress.begin("writing C", total: 0)
             let payload = CEmitter(symbol: symbol, section: section).definitions(for: try packed.bytes())
             try files.write(parts: source.source(mode: mode, rows: packed.rows, payload: payload), to: output)
         case .cEmbed, .cIncbin:
@@ -188,6 +193,7 @@ struct EmbedObject {
         try Files.write(parts: lookup, to: dir.appending(source))
         // -fPIC: the one object links into position-independent executables and shared
         // libraries alike; the payload is reached through the GOT and 64-bit data pointers.
+        packed.progress.begin("compiling the lookup code", total: 0)
         try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
         let compiled = try Files.read(dir.appending("lookup.o"))
         // Large sections are named .l*: that is how linker scripts find them.

@@ -9,8 +9,13 @@ import Dispatch
 public struct FilesPacker {
     /// zstd level for `--compress`; nil stores every file as it is.
     public var compressionLevel: Int32?
+    /// Where packing and writing report: phases "compressing" or "hashing", then "writing".
+    public var progress: Progress
 
-    public init(compressionLevel: Int32? = nil) { self.compressionLevel = compressionLevel }
+    public init(compressionLevel: Int32? = nil, progress: Progress = .silent) {
+        self.compressionLevel = compressionLevel
+        self.progress = progress
+    }
 
     /// One file of the packed bundle; offsets count from the start of the bundle.
     public struct Row: Equatable, Sendable {
@@ -35,6 +40,8 @@ public struct FilesPacker {
         let sources: [Source]
         /// Content hashes known before writing (index order); nil: learnt while writing.
         let hashes: [[UInt8]?]
+        /// Where `write` reports the bytes written.
+        var progress: Progress = .silent
 
         public var size: UInt64 { layout.size }
     }
@@ -48,6 +55,7 @@ public struct FilesPacker {
         var known: [String: [UInt8]] = [:]
         if let level = compressionLevel {
             let contents = try files.map { file in try Files.sizeOrContent(of: file.path).content ?? Files.read(file.path) }
+            progress.begin("compressing", total: contents.reduce(0) { $0 + UInt64($1.count) })
             let frames = try compress(contents, level: level)
             for (i, file) in files.enumerated() {
                 let hash = SHA256.digest(contents[i])
@@ -72,9 +80,10 @@ public struct FilesPacker {
             // Only files of a size some other file has can be duplicates: hash those first.
             let candidates = files.indices.filter { sharing[sizes[$0]]! > 1 && measured[$0].content == nil }
             let results = ConcurrentResults<Result<[UInt8], Error>>(count: candidates.count)
-            DispatchQueue.concurrentPerform(iterations: candidates.count) { j in
+            progress.begin("hashing", total: candidates.reduce(0) { $0 + sizes[$1] })
+            DispatchQueue.concurrentPerform(iterations: candidates.count) { [progress] j in
                 let file = files[candidates[j]]
-                results[j] = Result { try Self.hash(file.path, size: sizes[candidates[j]]) }
+                results[j] = Result { try Self.hash(file.path, size: sizes[candidates[j]], progress: progress) }
             }
             for (j, i) in candidates.enumerated() { known[files[i].name] = try results[j]!.get() }
             for (i, file) in files.enumerated() {
@@ -92,27 +101,28 @@ public struct FilesPacker {
         return Packed(
             layout: layout, rows: rows,
             sources: layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] },
-            hashes: layout.entries.map { known[$0.input.name] })
+            hashes: layout.entries.map { known[$0.input.name] }, progress: progress)
     }
 
     /// Compresses the files in parallel, one zstd frame each (files are independent).
     private func compress(_ contents: [[UInt8]], level: Int32) throws -> [[UInt8]] {
         let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: contents.count)
-        DispatchQueue.concurrentPerform(iterations: contents.count) { i in
+        DispatchQueue.concurrentPerform(iterations: contents.count) { [progress] i in
             results[i] = Result { try Compression.zstd(contents[i], level: level) }
                 .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
+            progress.advance(by: UInt64(contents[i].count))
         }
         return try (0..<contents.count).map { try results[$0]!.get() }
     }
 
     /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.
-    static func hash(_ path: FilePath, size: UInt64) throws -> [UInt8] {
+    static func hash(_ path: FilePath, size: UInt64, progress: Progress = .silent) throws -> [UInt8] {
         let fd = try Files.openForReading(path)
         defer { try? fd.close() }
-        return try hash(fd, size: size)
+        return try hash(fd, size: size, progress: progress)
     }
 
-    static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
+    static func hash(_ fd: FileDescriptor, size: UInt64, progress: Progress = .silent) throws -> [UInt8] {
         let chunk = Int(min(max(size, 1), 1 << 20))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
@@ -125,6 +135,7 @@ public struct FilesPacker {
                 let n = Int(min(UInt64(chunk), end - at))
                 pb_sha256_update(&ctx, buffer.baseAddress, n)
                 at += UInt64(n)
+                progress.advance(by: UInt64(n))
             }
         }
         for region in fd.dataRegions(from: 0, count: size) {
@@ -135,6 +146,7 @@ public struct FilesPacker {
                 guard got == want else { throw PolybinError("\(fd.path): changed while being read (shrank)") }
                 pb_sha256_update(&ctx, buffer.baseAddress, got)
                 at += UInt64(got)
+                progress.advance(by: UInt64(got))
             }
         }
         zeros(to: size)
@@ -152,6 +164,7 @@ extension FilesPacker.Packed {
     /// Writes the bundle into `fd` at `base`, which must read as zeros over the bundle's
     /// size (a freshly truncated file): every input is read once and written once.
     public func write(to fd: FileDescriptor, at base: UInt64) throws {
+        progress.begin("writing", total: layout.size)
         var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
         let small = sources.indices.filter { blob in
             if case .file(_, let size) = sources[blob] { return size < Self.streamThreshold }
@@ -169,6 +182,8 @@ extension FilesPacker.Packed {
         }
         let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
         try fd.write(meta, at: base)
+        // With the padding between blobs, zeros of the truncated file that are never written.
+        progress.advance(by: layout.size)
     }
 
     /// The bundle in memory, for emitters that encode it (C string literals).
@@ -197,6 +212,7 @@ extension FilesPacker.Packed {
         switch sources[blob] {
         case .bytes(let stored):
             try fd.write(stored, at: offset)
+            progress.advance(by: UInt64(stored.count))
             return []
         case .file(let path, let size):
             let input = try Files.openForReading(path)
@@ -207,6 +223,7 @@ extension FilesPacker.Packed {
                 throw PolybinError("\(path): changed while being read")
             }
             try fd.write(content, at: offset)
+            progress.advance(by: size)
             return SHA256.digest(content)
         }
     }
@@ -221,7 +238,7 @@ extension FilesPacker.Packed {
             if i == 0 {
                 results[0] = Result { try FilesPacker.hash(input, size: size) }
             } else {
-                results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset); return [] }
+                results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset, progress: progress); return [] }
             }
         }
         _ = try results[1]!.get()

@@ -8,6 +8,8 @@ public struct Linker {
     public var explicitCompiler: String?
     /// The runner archive; nil for the architecture's default (defaultRunnerArchive(for:)).
     public var explicitRunnerArchive: String?
+    /// Where the linker run shows (phase "linking", of unknown size).
+    public var progress: Progress = .silent
 
     public init(compiler: String? = nil, runnerArchive: String? = nil) {
         explicitCompiler = compiler
@@ -64,6 +66,7 @@ public struct Linker {
             let how = arch == .host ? "swift build -c release --product PolybinRunner" : "tools/bootstrap"
             throw PolybinError("\(runnerArchive): \(arch.name) runner library not found; build it with `\(how)` or pass --runner PATH")
         }
+        progress.begin("linking", total: 0)
         try Files.writeAtomically(output, executable: true) { temp in
             // The payload section gets an address past everything else: its own read-only
             // segment, last in the file.
@@ -86,8 +89,11 @@ public struct Linker {
     /// whole fatbin bundle of exactly `polybin_bundle_size` bytes, and no `main`. Anything else
     /// would link into a program without the runner (an object with its own main), not link
     /// at all, or give a fatbin that can only fail at run time (a bundle cut short).
-    public static func checkPayloadObject(_ path: String) throws {
+    public static func checkPayloadObject(_ path: String, progress: Progress = .silent) throws {
+        let size = (try? FileSystem.status(FilePath(path)).size) ?? 0
+        progress.begin("checking the payload", total: size)
         let bytes = try Files.read(path)
+        progress.advance(by: UInt64(bytes.count))
         guard bytes.count >= 64, bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]), bytes[16] == 1, bytes[17] == 0 else {
             throw PolybinError("\(path): not a relocatable object (make one with polybin object, or compile a generate-c file with cc -c)")
         }
