@@ -1,13 +1,17 @@
 /* The cold-launch floor for tools/bench: decompress one zstd frame straight into a memfd
- * (or a temp file) and execute it, with nothing else (no bundle, no CPU detection, no hash).
- * A fatbin's cold launch is compared with this.
+ * (or a temp file), check its SHA-256 when given one, and execute it, with nothing else (no
+ * bundle, no CPU detection). A fatbin's cold launch is compared with this; tools/bench hands
+ * it the fatbin's own frames and hashes, so that it does the runner's work and no more.
  *
- *   memfd_zstd [--patch-from REF.zst] [--tmpfile DIR] BUILD.zst [ARG...]
+ *   memfd_zstd [--patch-from REF.zst] [--tmpfile DIR] [--sha256 HEX] BUILD.zst [ARG...]
  *
  * --patch-from decodes REF.zst into a private buffer first and uses it as the prefix of
  * BUILD.zst (a `zstd --patch-from` delta), as the runner does for a delta flavor.
  * --tmpfile streams into a file in DIR instead of a memfd, then executes it through a
  * read-only fd after unlinking it (a file still open for writing cannot be executed: ETXTBSY).
+ * --sha256 verifies the decoded build against HEX before it runs (exit 126 on a mismatch), as
+ * the runner does: the simplest way, one pass over the memfd after decoding; the temp file's
+ * chunks as they are written.
  * The build sees argv[0] = BUILD.zst. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <zstd.h>
+#include "pb_sha256.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -56,14 +61,29 @@ static void decode(ZSTD_DCtx *dctx, void *dst, size_t size, const void *src, siz
     }
 }
 
+static int parse_hex(const char *text, uint8_t digest[32]) {
+    if (strlen(text) != 64 || strspn(text, "0123456789abcdefABCDEF") != 64) return -1;
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        if (sscanf(text + 2 * i, "%2x", &v) != 1) return -1;
+        digest[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const char *reference = NULL, *tmpdir = NULL;
+    const char *reference = NULL, *tmpdir = NULL, *hash = NULL;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         if (strcmp(argv[i], "--patch-from") == 0) reference = argv[i + 1];
         else if (strcmp(argv[i], "--tmpfile") == 0) tmpdir = argv[i + 1];
+        else if (strcmp(argv[i], "--sha256") == 0) hash = argv[i + 1];
         else return 2;
     }
+    uint8_t want[32], got[32];
+    if (hash && parse_hex(hash, want) != 0) return fprintf(stderr, "--sha256: not 64 hex digits\n"), 2;
+    pb_sha256_ctx sha;
+    pb_sha256_init(&sha);
     if (i >= argc) return 2;
     ZSTD_DCtx *dctx = ZSTD_createDCtx();
     ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
@@ -108,6 +128,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "zstd: bad frame\n");
                 return 127;
             }
+            if (hash) pb_sha256_update(&sha, chunk, out.pos);
             for (size_t w = 0; w < out.pos;) {
                 ssize_t n = write(fd, chunk + w, out.pos - w);
                 if (n <= 0) return perror("write"), 127;
@@ -124,9 +145,14 @@ int main(int argc, char **argv) {
         void *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (dst == MAP_FAILED) return perror("mmap"), 127;
         decode(dctx, dst, size, src, src_size, prefix, prefix_size);
+        if (hash) pb_sha256_update(&sha, dst, size);
         munmap(dst, size);
     }
     free(prefix);
+    if (hash) {
+        pb_sha256_final(&sha, got);
+        if (memcmp(got, want, 32) != 0) return fprintf(stderr, "sha256 mismatch\n"), 126;
+    }
 
     syscall(SYS_execveat, fd, "", argv + i, environ, AT_EMPTY_PATH);
     perror("execveat");

@@ -28,4 +28,11 @@ int pb_wait(pid_t pid, int *code, int *signaled);
 
 /* pipe2(fds, O_CLOEXEC): fds[0] reads, fds[1] writes. */
 int pb_pipe(int fds[2]);
+
+/* Removes PATH (a file, or with DIRECTORY set a directory and the entries in it) if polybin
+ * dies of SIGINT, SIGTERM, SIGHUP or SIGQUIT before pb_keep_on_signal(slot); the process then
+ * dies of that signal as it would have. Signals the process ignores stay ignored. Returns the
+ * slot, or -1 when all 64 are taken or memory is short (PATH is then left behind on a signal). */
+int pb_remove_on_signal(const char *path, int directory);
+void pb_keep_on_signal(int slot);
 #endif

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
     /// A relocatable object holding payload and lookup code (needs a C compiler at embed time).
@@ -90,9 +92,9 @@ public struct Embed {
                             machine: ObjectEmitter.Machine(target)).build(
                 name: name, packed: packed, symbol: symbol,
                 lookup: source.source(mode: mode, rows: packed.rows, payload: Array("""
-                    /* The payload is a section polybin added to this code's object. */
+                    /* The payload and the tables are sections polybin adds to this code's object. */
                     extern const unsigned char \(symbol)[];
-                    const uint64_t \(symbol)_size = \(packed.size)u;
+                    extern const uint64_t \(symbol)_size;
                     """.utf8)),
                 output: output, into: files)
         case .c:
@@ -168,9 +170,11 @@ public struct Embed {
     }
 }
 
-/// `--mode object`: the compiled lookup code with the payload added to its object as a
-/// section of its own (ObjectEmitter.adding), streamed from the inputs straight into the
-/// output: the payload is written once, and no `cc -r` or assembler copies it again.
+/// `--mode object`: the compiled lookup code with the payload and the tables added to its
+/// object as sections of their own (ObjectEmitter.adding), streamed from the inputs straight
+/// into the output: the payload is written once, and no `cc -r` or assembler copies it again.
+/// The lookup code is the same for every tree (the tables are data, not C), so the compiler
+/// runs while the payload is written at its fixed place in the object.
 struct EmbedObject {
     var compiler: String?
     var machine: ObjectEmitter.Machine = .x86_64
@@ -184,14 +188,33 @@ struct EmbedObject {
         // name, and it must not depend on where polybin ran.
         let source = "\(name)-lookup.c"
         try Files.write(parts: lookup, to: dir.appending(source))
-        // -fPIC: the one object links into position-independent executables and shared
-        // libraries alike; the payload is reached through the GOT and 64-bit data pointers.
-        try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description, what: "compiling the lookup code for \(output)")
-        let compiled = try Files.read(dir.appending("lookup.o"))
         // Large sections are named .l*: that is how linker scripts find them.
         let section = (machine.largeSectionFlag == nil ? ".rodata" : ".lrodata") + ".polybin.\(name)"
-        let layout = try ObjectEmitter(symbol: symbol, section: section, machine: machine)
-            .adding(payloadSize: packed.size, to: compiled, named: "\(cc) -c \(source)")
-        try layout.write(to: output, in: files) { fd, offset in try packed.write(to: fd, at: offset) }
+        let emitter = ObjectEmitter(symbol: symbol, section: section, machine: machine)
+        let payloadOffset = ObjectEmitter.addedPayloadOffset
+        try files.create(output) { fd in
+            let compiled = ConcurrentResults<Result<[UInt8], Error>>(count: 1)
+            let compiling = DispatchGroup()
+            DispatchQueue.global().async(group: compiling) {
+                compiled[0] = Result {
+                    // -fPIC: the one object links into position-independent executables and shared
+                    // libraries alike; the payload is reached through the GOT, the tables
+                    // (hidden) PC-relative, and the tables reach the payload with 64-bit pointers.
+                    try Tool.run(cc, ["-c", "-O2", "-fPIC", "-o", "lookup.o", source], in: dir.description,
+                                 what: "compiling the lookup code for \(output)")
+                    return try Files.read(dir.appending("lookup.o"))
+                }
+            }
+            let written = Result {
+                try fd.resize(to: payloadOffset + packed.size)
+                try packed.write(to: fd, at: payloadOffset)
+            }
+            compiling.wait()
+            let layout = try emitter.adding(
+                payloadSize: packed.size, tables: EmbedTables.tables(name: name, rows: packed.rows, payloadSize: packed.size),
+                to: try compiled[0]!.get(), named: "\(cc) -c \(source)")
+            try written.get()
+            try layout.writeAround(into: fd)
+        }
     }
 }

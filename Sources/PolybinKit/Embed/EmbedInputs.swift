@@ -24,6 +24,8 @@ public struct EmbedInputs {
         public var path: FilePath
         /// The file itself, links followed: one file spelled two ways is one file.
         var id: FileID
+        /// Its status when it was found (links followed), so packing need not ask again.
+        var status: FileStatus?
 
         public init(name: String, path: FilePath) {
             self.name = name
@@ -31,10 +33,11 @@ public struct EmbedInputs {
             id = FileID(device: 0, inode: 0)
         }
 
-        init(name: String, path: FilePath, id: FileID) {
+        init(name: String, path: FilePath, status: FileStatus) {
             self.name = name
             self.path = path
-            self.id = id
+            id = FileID(status)
+            self.status = status
         }
     }
 
@@ -77,7 +80,7 @@ public struct EmbedInputs {
                 if let output = outputs.first(where: { $0.place.existing.map { FileID($0) } == FileID(info) }) {
                     throw PolybinError("\(path): is also an output (\(output.path)), which would replace it: write the output elsewhere")
                 }
-                found.append(File(name: try nameComponent(path.lastComponent, path: path), path: path, id: FileID(info)))
+                found.append(File(name: try nameComponent(path.lastComponent, path: path), path: path, status: info))
             case .directory:
                 var ancestors: Set<FileID> = []
                 try walk(path, prefix: "", into: &found, directories: &directories, ancestors: &ancestors)
@@ -164,7 +167,7 @@ public struct EmbedInputs {
             if kind == .file, outputs.contains(where: { $0.place.existing.map { FileID($0) } == FileID(status) }) { continue }
             let name = prefix + (try nameComponent(entry, path: path))
             switch kind {
-            case .file: files.append(File(name: name, path: path, id: FileID(status)))
+            case .file: files.append(File(name: name, path: path, status: status))
             case .directory: try walk(path, prefix: name + "/", into: &files, directories: &directories, ancestors: &ancestors)
             }
         }

@@ -13,24 +13,28 @@ struct EmbedSource {
     /// `payload` itself (which defines `NAME_payload` and `NAME_payload_size`, or declares
     /// them when they come from another object), and the rest. A string-literal payload is
     /// several times the bundle's size: it is never copied into a String or joined.
+    ///
+    /// `--mode object` gets no rows: its tables are data polybin adds to the compiled object
+    /// (EmbedObject), and the C file only declares them, the same for every tree.
     func source(mode: EmbedMode, rows: [FilesPacker.Row], payload: [UInt8]) -> [[UInt8]] {
         let p = "\(name)_payload"
+        let inObject = mode == .object
         var files: [String] = [], stored: [String] = []
-        for row in rows {
+        for row in inObject ? [] : rows {
             // Compressed files have no in-place bytes: readers go through NAME_read.
             let data = row.compressed ? "NULL" : "\(p) + \(row.storedOffset)"
             files.append("    { (const char *)\(p) + \(row.nameOffset), \(data), \(row.size)u },")
             stored.append("    { \(row.storedOffset)u, \(row.storedSize)u, \(row.compressed ? 1 : 0) },")
         }
-        if rows.isEmpty {
+        if files.isEmpty {
             // C has no empty arrays: one unused row.
             files.append("    { NULL, NULL, 0 }")
             stored.append("    { 0, 0, 0 }")
         }
         let values = [
             "NAME": name, "MODE": mode.rawValue, "HEADER": header(),
-            "ZSTD": rows.contains(where: \.compressed) ? "1" : "0",
-            "ROWS": "\(max(rows.count, 1))", "COUNT": "\(rows.count)",
+            "ZSTD": rows.contains(where: \.compressed) ? "1" : "0", "TABLES_IN_OBJECT": inObject ? "1" : "0",
+            "ROWS": "\(max(files.count, 1))", "COUNT": "\(inObject ? 0 : rows.count)",
             "FILES": files.joined(separator: "\n"), "STORED": stored.joined(separator: "\n"),
         ]
         let parts = EmbedTemplates.source.split(separator: "@PAYLOAD@", omittingEmptySubsequences: false)

@@ -106,21 +106,34 @@ int @NAME@_dir_next(const char *dir, size_t *cursor, polybin_dirent *entry);
 #pragma GCC diagnostic pop
 #endif
 
+/* Where file i's stored bytes lie in the payload, and whether they are a zstd frame. */
+struct polybin_stored {
+    size_t offset;
+    size_t size;
+    int zstd;
+};
+
+/* 1 in --mode object: polybin writes the tables into this code's object itself, as data
+ * with 64-bit absolute relocations against the payload (ObjectEmitter.swift), so the
+ * compiler sees the same few functions for any tree. 0 in the C modes: the tables are here. */
+#define POLYBIN_EMBED_TABLES_IN_OBJECT @TABLES_IN_OBJECT@
+#if POLYBIN_EMBED_TABLES_IN_OBJECT
+extern const polybin_file @NAME@_files[] __attribute__((visibility("hidden")));
+extern const struct polybin_stored @NAME@_stored[] __attribute__((visibility("hidden")));
+extern const size_t @NAME@_file_count __attribute__((visibility("hidden")));
+#define POLYBIN_EMBED_COUNT @NAME@_file_count
+#else
 /* Row i describes file i, in name order; names and uncompressed data point into the payload. */
 static const polybin_file @NAME@_files[@ROWS@] = {
 @FILES@
 };
 
-/* Where file i's stored bytes lie in the payload, and whether they are a zstd frame. */
-static const struct polybin_stored {
-    size_t offset;
-    size_t size;
-    int zstd;
-} @NAME@_stored[@ROWS@] = {
+static const struct polybin_stored @NAME@_stored[@ROWS@] = {
 @STORED@
 };
 
 #define POLYBIN_EMBED_COUNT ((size_t)@COUNT@)
+#endif
 
 const unsigned char *@NAME@_bundle(size_t *size) {
     if (size) *size = (size_t)@NAME@_payload_size;

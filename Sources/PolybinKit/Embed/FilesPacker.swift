@@ -26,6 +26,8 @@ public struct FilesPacker {
     enum Source: Sendable {
         case file(FilePath, size: UInt64)
         case bytes([UInt8])
+        /// A zstd frame made ahead of the layout (`--compress`).
+        case spooled(CompressedSpool.Frame)
     }
 
     public struct Packed: Sendable {
@@ -35,6 +37,10 @@ public struct FilesPacker {
         let sources: [Source]
         /// Content hashes known before writing (index order); nil: learnt while writing.
         let hashes: [[UInt8]?]
+        /// Holds the frames of `.spooled` sources until the bundle is written.
+        let spool: CompressedSpool?
+        /// The hashes of big files, begun when the layout is made (EarlyHashes).
+        let early: EarlyHashes?
 
         public var size: UInt64 { layout.size }
     }
@@ -46,23 +52,27 @@ public struct FilesPacker {
         var inputs: [BundleLayout.Input] = []
         var sources: [Source] = []
         var known: [String: [UInt8]] = [:]
+        var spool: CompressedSpool?
         if let level = compressionLevel {
-            let contents = try files.map { file in try Files.sizeOrContent(of: file.path).content ?? Files.read(file.path) }
-            let frames = try compress(contents, level: level)
+            let made = try compress(files, level: level, spool: &spool)
             for (i, file) in files.enumerated() {
-                let hash = SHA256.digest(contents[i])
+                let result = made[i]
                 // A file zstd does not shrink stays raw, and so stays usable in place.
-                let frame = frames[i].count < contents[i].count ? frames[i] : nil
-                let stored = frame ?? contents[i]
-                inputs.append(BundleLayout.Input(name: file.name, codec: frame == nil ? .raw : .zstd,
-                                                 size: UInt64(contents[i].count), storedSize: UInt64(stored.count),
-                                                 identity: hash + [frame == nil ? 0 : 1]))
-                sources.append(.bytes(stored))
-                known[file.name] = hash
+                inputs.append(BundleLayout.Input(name: file.name, codec: result.frame == nil ? .raw : .zstd,
+                                                 size: result.size, storedSize: result.frame?.count ?? result.size,
+                                                 identity: result.hash + [result.frame == nil ? 0 : 1]))
+                sources.append(result.frame.map { .spooled($0) } ?? result.content.map { .bytes($0) } ?? .file(file.path, size: result.size))
+                known[file.name] = result.hash
             }
         } else {
-            // A file whose st_size cannot be trusted (/proc, /sys) comes back read whole.
-            let measured = try files.map { try Files.sizeOrContent(of: $0.path) }
+            // A file whose st_size cannot be trusted (/proc, /sys: no blocks) comes back read
+            // whole; one with blocks, found by the walk, is not opened again to be measured.
+            let measured = try files.map { file -> (size: UInt64, content: [UInt8]?) in
+                if let status = file.status, status.kind == .regular, status.allocated > 0 || status.size > Self.smallFile {
+                    return (status.size, nil)
+                }
+                return try Files.sizeOrContent(of: file.path)
+            }
             let sizes = measured.map(\.size)
             for (i, file) in files.enumerated() {
                 if let content = measured[i].content { known[file.name] = SHA256.digest(content) }
@@ -89,27 +99,104 @@ public struct FilesPacker {
             Row(name: entry.input.name, nameOffset: entry.nameOffset, storedOffset: entry.storedOffset,
                 storedSize: entry.input.storedSize, size: entry.input.size, compressed: entry.input.codec == .zstd)
         }
-        return Packed(
-            layout: layout, rows: rows,
-            sources: layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] },
-            hashes: layout.entries.map { known[$0.input.name] })
+        let blobSources = layout.blobEntry.map { sources[position[layout.entries[$0].input.name]!] }
+        let entryHashes = layout.entries.map { known[$0.input.name] }
+        // Big files whose hash is still unknown are hashed from now on, on one core, while the
+        // caller compiles its lookup code; writing then only copies them.
+        var big: [(blob: Int, path: FilePath, size: UInt64)] = []
+        for (blob, source) in blobSources.enumerated() {
+            if case .file(let path, let size) = source, size >= Packed.streamThreshold, entryHashes[layout.blobEntry[blob]] == nil {
+                big.append((blob, path, size))
+            }
+        }
+        return Packed(layout: layout, rows: rows, sources: blobSources, hashes: entryHashes, spool: spool,
+                      early: big.isEmpty ? nil : EarlyHashes(big, blobs: layout.blobs.count))
     }
 
-    /// Compresses the files in parallel, one zstd frame each (files are independent).
-    private func compress(_ contents: [[UInt8]], level: Int32) throws -> [[UInt8]] {
-        let results = ConcurrentResults<Result<[UInt8], PolybinError>>(count: contents.count)
-        DispatchQueue.concurrentPerform(iterations: contents.count) { i in
-            results[i] = Result { try Compression.zstd(contents[i], level: level) }
-                .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
-        }
-        return try (0..<contents.count).map { try results[$0]!.get() }
+    /// One file as `--compress` stores it: its hash and size, and its frame when zstd shrank it.
+    struct Compressed: Sendable {
+        var hash: [UInt8]
+        var size: UInt64
+        var frame: CompressedSpool.Frame?
+        /// The content of a file whose size cannot be trusted (/proc), read whole already.
+        var content: [UInt8]?
     }
+
+    /// Compresses every file into its own zstd frame (files are independent), streamed into
+    /// `spool`: small files side by side on the cores, each read whole (under
+    /// Packed.streamThreshold); big ones one after the other from their mapping, zstd on one
+    /// core and the hash on the other, the frame written as zstd makes it.
+    private func compress(_ files: [EmbedInputs.File], level: Int32, spool: inout CompressedSpool?) throws -> [Compressed] {
+        guard !files.isEmpty else { return [] }
+        let frames = try CompressedSpool()
+        spool = frames
+        let measured = try files.map { try Files.sizeOrContent(of: $0.path) }
+        let isLarge = measured.map { $0.content == nil && $0.size >= Packed.streamThreshold }
+        var made = [Compressed?](repeating: nil, count: files.count)
+        let small = files.indices.filter { !isLarge[$0] }
+        let results = ConcurrentResults<Result<Compressed, Error>>(count: small.count)
+        DispatchQueue.concurrentPerform(iterations: small.count) { j in
+            let i = small[j]
+            results[j] = Result {
+                let content = try measured[i].content ?? Files.read(files[i].path)
+                let frame = try Compression.zstd(content, level: level)
+                let kept = frame.count < content.count ? try frames.append(frame) : nil
+                return Compressed(hash: SHA256.digest(content), size: UInt64(content.count), frame: kept,
+                                  content: kept == nil ? measured[i].content : nil)
+            }
+        }
+        for (j, i) in small.enumerated() { made[i] = try results[j]!.get() }
+        for i in files.indices where isLarge[i] {
+            made[i] = try compressLarge(files[i].path, size: measured[i].size, level: level, into: frames)
+        }
+        return made.map { $0! }
+    }
+
+    private func compressLarge(_ path: FilePath, size: UInt64, level: Int32, into spool: CompressedSpool) throws -> Compressed {
+        let input = try Files.openForReading(path)
+        defer { try? input.close() }
+        let mapped = try MappedFile(path)
+        guard UInt64(mapped.count) == size else { throw PolybinError("\(path): changed while being read") }
+        let out = try spool.newFile()
+        let written = WrittenCount()
+        let results = ConcurrentResults<Result<UInt64, Error>>(count: 2)
+        let hash = ConcurrentResults<Result<[UInt8], Error>>(count: 1)
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 {
+                hash[0] = Result { try FilesPacker.hash(input, size: size) }
+            } else {
+                results[1] = Result {
+                    try Compression.zstd(mapped, 0..<mapped.count, prefix: nil, 0..<0, level: level, workers: 1,
+                                         progress: .silent) { bytes in
+                        try out.write(bytes, at: written.count)
+                        written.count += UInt64(bytes.count)
+                    }
+                }
+            }
+        }
+        let frameSize = try results[1]!.get()
+        let digest = try hash[0]!.get()
+        guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+        guard frameSize < size else {
+            try out.resize(to: 0)  // stored raw: the frame's disk space is given back at once
+            return Compressed(hash: digest, size: size, frame: nil)
+        }
+        return Compressed(hash: digest, size: size, frame: CompressedSpool.Frame(fd: out, offset: 0, count: frameSize))
+    }
+
+    /// Files.sizeOrContent reads files of no blocks up to this size.
+    static let smallFile: UInt64 = 1 << 20
 
     /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.
+    /// A small file is read in one call, without asking where its holes are.
     static func hash(_ path: FilePath, size: UInt64) throws -> [UInt8] {
         let fd = try Files.openForReading(path)
         defer { try? fd.close() }
-        return try hash(fd, size: size)
+        guard size <= smallFile else { return try hash(fd, size: size) }
+        var content = [UInt8](repeating: 0, count: Int(size))
+        let got = try content.withUnsafeMutableBytes { try fd.read(into: $0, at: 0) }
+        guard got == content.count else { throw PolybinError("\(path): changed while being read (shrank)") }
+        return SHA256.digest(content)
     }
 
     static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
@@ -144,6 +231,9 @@ public struct FilesPacker {
     }
 }
 
+/// How much of a streamed frame is written, as zstd's sink hands it over.
+private final class WrittenCount: @unchecked Sendable { var count: UInt64 = 0 }
+
 extension FilesPacker.Packed {
     /// Files at least this big are copied by the kernel while another thread hashes them;
     /// smaller ones are read, hashed and written by one worker each, both cores at a time.
@@ -165,7 +255,7 @@ extension FilesPacker.Packed {
         for (j, blob) in small.enumerated() { learnt[blob] = try results[j]!.get() }
         for blob in sources.indices where learnt[blob] == nil {
             guard case .file(let path, let size) = sources[blob] else { continue }
-            learnt[blob] = try writeLarge(path, size: size, to: fd, at: base + layout.blobs[blob].offset)
+            learnt[blob] = try writeLarge(path, size: size, blob: blob, to: fd, at: base + layout.blobs[blob].offset)
         }
         let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
         try fd.write(meta, at: base)
@@ -180,11 +270,16 @@ extension FilesPacker.Packed {
             switch source {
             case .bytes(let stored):
                 out.replaceSubrange(offset..<offset + stored.count, with: stored)
+            case .spooled(let frame):
+                let got = try out.withUnsafeMutableBytes { raw in
+                    try frame.fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[offset..<offset + Int(frame.count)]), at: frame.offset)
+                }
+                guard got == Int(frame.count) else { throw PolybinError("\(frame.fd.path): changed while being read") }
             case .file(let path, let size):
                 let content = try Files.read(path)
                 guard UInt64(content.count) == size else { throw PolybinError("\(path): changed while being read") }
                 out.replaceSubrange(offset..<offset + content.count, with: content)
-                learnt[blob] = SHA256.digest(content)
+                learnt[blob] = try early.flatMap { $0.has(blob) ? try $0.hash(of: blob) : nil } ?? SHA256.digest(content)
             }
         }
         let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob] })
@@ -197,6 +292,9 @@ extension FilesPacker.Packed {
         switch sources[blob] {
         case .bytes(let stored):
             try fd.write(stored, at: offset)
+            return []
+        case .spooled(let frame):
+            try fd.copy(from: frame.fd, at: frame.offset, count: frame.count, to: offset)
             return []
         case .file(let path, let size):
             let input = try Files.openForReading(path)
@@ -211,11 +309,18 @@ extension FilesPacker.Packed {
         }
     }
 
-    /// One big file: the kernel copies it (holes stay holes) while this thread's twin hashes it.
-    private func writeLarge(_ path: FilePath, size: UInt64, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
+    /// One big file: the kernel copies it (holes stay holes) while this thread's twin hashes
+    /// it, or while the hash begun early (EarlyHashes) finishes.
+    private func writeLarge(_ path: FilePath, size: UInt64, blob: Int, to fd: FileDescriptor, at offset: UInt64) throws -> [UInt8] {
         let input = try Files.openForReading(path)
         defer { try? input.close() }
         guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+        if let early, early.has(blob) {
+            try fd.copy(from: input, at: 0, count: size, to: offset)
+            let digest = try early.hash(of: blob)
+            guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
+            return digest
+        }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             if i == 0 {

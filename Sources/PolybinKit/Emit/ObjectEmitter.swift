@@ -13,15 +13,20 @@ public struct ObjectEmitter {
         /// The section flag that puts a section outside the small code model's 2 GiB
         /// (x86-64's SHF_X86_64_LARGE); nil where the architecture has none.
         public var largeSectionFlag: UInt64?
+        /// The relocation that stores a symbol's 64-bit address plus an addend in data
+        /// (R_X86_64_64, R_AARCH64_ABS64): it reaches anywhere, and PIE links turn it into a
+        /// relative dynamic relocation.
+        public var absolute64: UInt32
 
-        public static let x86_64 = Machine(elfMachine: 62, largeSectionFlag: 0x1000_0000)
+        public static let x86_64 = Machine(elfMachine: 62, largeSectionFlag: 0x1000_0000, absolute64: 1)
         /// aarch64 has no large sections: its code models reach data through the GOT or
         /// ADRP (±4 GiB), and R_AARCH64_ABS64 tables reach anywhere.
-        public static let aarch64 = Machine(elfMachine: 183, largeSectionFlag: nil)
+        public static let aarch64 = Machine(elfMachine: 183, largeSectionFlag: nil, absolute64: 257)
 
-        public init(elfMachine: UInt16, largeSectionFlag: UInt64?) {
+        public init(elfMachine: UInt16, largeSectionFlag: UInt64?, absolute64: UInt32) {
             self.elfMachine = elfMachine
             self.largeSectionFlag = largeSectionFlag
+            self.absolute64 = absolute64
         }
 
         public init(_ arch: Architecture) { self = arch == .aarch64 ? .aarch64 : .x86_64 }
@@ -96,62 +101,171 @@ public struct ObjectEmitter {
         return layout.head + payload + layout.tail
     }
 
-    /// `object` (a relocatable object a C compiler made, which references `symbol` as an
-    /// undefined global) with the payload added as a section of its own that defines
-    /// `symbol`. The compiled code is kept byte for byte; only its symbol turns defined.
+    /// Where `adding` puts the payload, whatever the compiled code: the first page after the
+    /// ELF header. A writer streams the payload there while the compiler still runs.
+    public static let addedPayloadOffset: UInt64 = 4096
+
+    /// Data that code compiled against `extern` declarations reads: one section
+    /// (`.data.rel.ro.*`, read-only once relocated) whose 8-byte `pointers` the linker fills
+    /// with the payload's address plus an addend, and the symbols it defines.
+    public struct Tables: Sendable {
+        public struct Pointer: Sendable, Equatable {
+            public var at: UInt64
+            public var addend: UInt64
+            public init(at: UInt64, addend: UInt64) { self.at = at; self.addend = addend }
+        }
+        public struct Symbol: Sendable, Equatable {
+            public var name: String
+            public var offset: UInt64
+            public var size: UInt64
+            public init(name: String, offset: UInt64, size: UInt64) { self.name = name; self.offset = offset; self.size = size }
+        }
+        public var section: String
+        /// The section's bytes; the pointer slots hold zeros (the addends are in the relocations).
+        public var bytes: [UInt8]
+        public var pointers: [Pointer]
+        public var symbols: [Symbol]
+
+        public init(section: String, bytes: [UInt8], pointers: [Pointer], symbols: [Symbol]) {
+            self.section = section
+            self.bytes = bytes
+            self.pointers = pointers
+            self.symbols = symbols
+        }
+    }
+
+    /// `object` (a relocatable object a C compiler made, which references `symbol` and the
+    /// symbols of `tables` as undefined globals) with the payload and the tables added as
+    /// sections of their own that define them. The compiled code is kept byte for byte, moved
+    /// after the payload; only its undefined symbols turn defined, and one local section
+    /// symbol for the payload is added (relocations against it stay local: relative in a PIE
+    /// or a shared library, never a symbol lookup). The payload is at `addedPayloadOffset`.
     /// Where the machine has large sections, the payload is one (`.lrodata.*`): linkers
     /// place those after everything else, so a payload of any size leaves the program's
     /// 32-bit PC-relative references in reach.
-    public func adding(payloadSize: UInt64, to object: [UInt8], named what: String) throws -> ObjectLayout {
+    public func adding(payloadSize: UInt64, tables: Tables? = nil, to object: [UInt8], named what: String) throws -> ObjectLayout {
         let elf = try ELFObject(object, named: what)
         guard elf.machine == machine.elfMachine else {
             throw PolybinError("\(what): machine \(elf.machine), not \(machine.elfMachine)")
         }
-        guard let symtab = elf.sections.first(where: { $0.type == 2 }) else { throw PolybinError("\(what): no symbol table") }
-        let strtab = elf.sections[Int(symtab.link)]
-        let newIndex = UInt16(elf.sections.count)
-        guard newIndex < 0xFF00 else { throw PolybinError("\(what): too many sections") }
-
-        var body = Array(object[0..<Int(elf.contentEnd)])
-        var defined = false
-        for i in 1..<Int(symtab.size / 24) {
-            let at = Int(symtab.offset) + i * 24
-            guard elf.string(strtab, at: body.le32(at)) == symbol else { continue }
-            guard body.le16(at + 6) == 0, body[at + 4] >> 4 == 1 else {
-                throw PolybinError("\(what): \(symbol) is already defined, or not global")
-            }
-            body[at + 4] = 0x11  // STB_GLOBAL << 4 | STT_OBJECT
-            body.putLE(newIndex, at: at + 6)
-            body.putLE(UInt64(0), at: at + 8)
-            body.putLE(payloadSize, at: at + 16)
-            defined = true
+        let symtabs = elf.sections.indices.filter { elf.sections[$0].type == 2 }
+        guard symtabs.count == 1, let symtabIndex = symtabs.first else { throw PolybinError("\(what): not one symbol table") }
+        let symtab = elf.sections[symtabIndex]
+        guard !elf.sections.contains(where: { $0.type == 18 }) else {  // SHT_SYMTAB_SHNDX
+            throw PolybinError("\(what): extended section indices are not supported")
         }
-        guard defined else { throw PolybinError("\(what): the compiled code does not reference \(symbol)") }
+        let strtab = elf.sections[Int(symtab.link)]
+        let symbolCount = Int(symtab.size / 24)
+        let firstGlobal = Int(symtab.info)
+        guard symtab.size % 24 == 0, symbolCount > 0, (1...symbolCount).contains(firstGlobal) else {
+            throw PolybinError("\(what): a malformed symbol table")
+        }
+        guard elf.contentEnd >= 64 else { throw PolybinError("\(what): not an ELF64 little-endian relocatable object") }
+        let payloadIndex = UInt16(elf.sections.count)
+        let tablesIndex = payloadIndex + 1, relocationsIndex = payloadIndex + 2
+        guard relocationsIndex < 0xFF00 else { throw PolybinError("\(what): too many sections") }
+
+        // The compiled contents move up by `base` (a multiple of the page, so every section
+        // keeps its alignment); the ELF header stays at 0, the payload follows it.
+        let payloadOffset = Self.addedPayloadOffset
+        let base = align(payloadOffset + payloadSize, 4096)
+        var body = Array(object[0..<Int(elf.contentEnd)])
+
+        // Symbols: the compiler's, with the payload's section symbol added after the locals.
+        var symbols = Array(object[Int(symtab.offset)..<Int(symtab.offset + symtab.size)])
+        var sectionSymbol = [UInt8](repeating: 0, count: 24)
+        sectionSymbol[4] = 0x03  // STB_LOCAL << 4 | STT_SECTION
+        sectionSymbol.putLE(payloadIndex, at: 6)
+        symbols.insert(contentsOf: sectionSymbol, at: firstGlobal * 24)
+        var definitions: [String: (section: UInt16, value: UInt64, size: UInt64)] = [symbol: (payloadIndex, 0, payloadSize)]
+        for table in tables?.symbols ?? [] { definitions[table.name] = (tablesIndex, table.offset, table.size) }
+        var defined: Set<String> = []
+        for i in stride(from: firstGlobal + 1, through: symbolCount, by: 1) {
+            let at = i * 24
+            guard let name = elf.string(strtab, at: symbols.le32(at)), let definition = definitions[name] else { continue }
+            guard symbols.le16(at + 6) == 0, symbols[at + 4] >> 4 == 1 else {
+                throw PolybinError("\(what): \(name) is already defined, or not global")
+            }
+            symbols[at + 4] = 0x11  // STB_GLOBAL << 4 | STT_OBJECT; the visibility (st_other) stays
+            symbols.putLE(definition.section, at: at + 6)
+            symbols.putLE(definition.value, at: at + 8)
+            symbols.putLE(definition.size, at: at + 16)
+            defined.insert(name)
+        }
+        if let missing = definitions.keys.sorted().first(where: { !defined.contains($0) }) {
+            throw PolybinError("\(what): the compiled code does not reference \(missing)")
+        }
+        // The compiler's relocations name symbols by index: those past the locals move up one.
+        for section in elf.sections where (section.type == 4 || section.type == 9) && Int(section.link) == symtabIndex {
+            let entry = section.type == 4 ? 24 : 16
+            guard section.size % UInt64(entry) == 0 else { throw PolybinError("\(what): a malformed relocation section") }
+            for at in stride(from: Int(section.offset), to: Int(section.offset + section.size), by: entry) {
+                let info = body.le64(at + 8), index = Int(info >> 32)
+                guard index < symbolCount else { throw PolybinError("\(what): a relocation names symbol \(index) of \(symbolCount)") }
+                if index >= firstGlobal { body.putLE(info + (1 << 32), at: at + 8) }
+            }
+        }
 
         var names = Array(object[Int(elf.sectionNames.offset)..<Int(elf.sectionNames.offset + elf.sectionNames.size)])
         let payloadName = names.appendName(section)
-        let namesOffset = align(UInt64(body.count), 8)
-        body.append(contentsOf: [UInt8](repeating: 0, count: Int(namesOffset) - body.count))
-        body.append(contentsOf: names)
-        // Page-aligned: the kernel can then share or clone whole blocks of the payload.
-        let payloadOffset = align(UInt64(body.count), 4096)
-        body.append(contentsOf: [UInt8](repeating: 0, count: Int(payloadOffset) - body.count))
-        let headersOffset = align(payloadOffset + payloadSize, 8)
-        body.putLE(headersOffset, at: 0x28)
-        body.putLE(newIndex + 1, at: 0x3C)
+        let tablesName = names.appendName(tables?.section ?? ".data.rel.ro.polybin")
+        let relocationsName = names.appendName(".rela" + (tables?.section ?? ".data.rel.ro.polybin"))
 
-        var tail = [UInt8](repeating: 0, count: Int(headersOffset - payloadOffset - payloadSize))
+        // The tail starts right after the payload: the compiled contents at `base` + their
+        // old offsets, then the new names, symbols, tables and relocations, then the headers.
+        let tailStart = payloadOffset + payloadSize
+        var tail = [UInt8](repeating: 0, count: Int(base + 64 - tailStart))
+        tail.append(contentsOf: body[64...])
+        func place(_ bytes: [UInt8], align alignment: Int) -> UInt64 {
+            let offset = align(tailStart + UInt64(tail.count), alignment)
+            tail.append(contentsOf: [UInt8](repeating: 0, count: Int(offset - tailStart) - tail.count))
+            tail.append(contentsOf: bytes)
+            return offset
+        }
+        let namesOffset = place(names, align: 1)
+        let symbolsOffset = place(symbols, align: 8)
+        let tablesOffset = place(tables?.bytes ?? [], align: 8)
+        var relocations: [UInt8] = []
+        relocations.reserveCapacity((tables?.pointers.count ?? 0) * 24)
+        let sectionSymbolInfo = UInt64(firstGlobal) << 32 | UInt64(machine.absolute64)
+        for pointer in tables?.pointers ?? [] {
+            relocations.appendLE(pointer.at)
+            relocations.appendLE(sectionSymbolInfo)
+            relocations.appendLE(pointer.addend)
+        }
+        let relocationsOffset = place(relocations, align: 8)
+        let headersOffset = place([], align: 8)
+
+        var head = Array(object[0..<64])
+        head.putLE(headersOffset, at: 0x28)
+        head.putLE(relocationsIndex + 1, at: 0x3C)
         for (i, header) in elf.sectionHeaders.enumerated() {
             var header = header
+            let section = elf.sections[i]
             if i == elf.sectionNamesIndex {
                 header.putLE(namesOffset, at: 24)
                 header.putLE(UInt64(names.count), at: 32)
+            } else if i == symtabIndex {
+                header.putLE(symbolsOffset, at: 24)
+                header.putLE(UInt64(symbols.count), at: 32)
+                header.putLE(UInt32(firstGlobal + 1), at: 44)
+            } else if i > 0 && section.type != 8 {  // SHT_NOBITS has no bytes to move
+                header.putLE(section.offset + base, at: 24)
+            }
+            if section.type == 17, section.link == symtabIndex, section.info >= firstGlobal {  // SHT_GROUP's signature
+                header.putLE(section.info + 1, at: 44)
             }
             tail.append(contentsOf: header)
         }
         tail.appendSectionHeader(name: payloadName, type: 1, flags: 0x2 | (machine.largeSectionFlag ?? 0),
                                  offset: payloadOffset, size: payloadSize, align: Self.payloadAlign)
-        return ObjectLayout(head: body, payloadOffset: payloadOffset, payloadSize: payloadSize, tail: tail)
+        tail.appendSectionHeader(name: tablesName, type: 1, flags: 0x3, offset: tablesOffset,
+                                 size: UInt64(tables?.bytes.count ?? 0), align: 8)
+        // SHF_INFO_LINK: sh_info is the section the relocations apply to.
+        tail.appendSectionHeader(name: relocationsName, type: 4, flags: 0x40, offset: relocationsOffset,
+                                 size: UInt64(relocations.count), link: UInt32(symtabIndex), info: UInt32(tablesIndex),
+                                 align: 8, entsize: 24)
+        return ObjectLayout(head: head, payloadOffset: payloadOffset, payloadSize: payloadSize, tail: tail)
     }
 
     func elfHeader(machine: UInt16, sectionHeaders: UInt64, count: UInt16, names: UInt16) -> [UInt8] {
@@ -201,9 +315,11 @@ public struct ObjectLayout: Sendable {
     }
 }
 
-/// The parts of an ELF64 little-endian relocatable object that adding a section needs.
+/// The parts of an ELF64 little-endian relocatable object that adding a section needs, read
+/// in place from bytes it keeps alive: an array's copy, or a mapped file (`polybin link`
+/// checks a payload object of hundreds of MB without reading it into memory).
 struct ELFObject {
-    struct Section { var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32 }
+    struct Section { var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32; var info: UInt32 }
 
     let machine: UInt16
     let sections: [Section]
@@ -212,12 +328,25 @@ struct ELFObject {
     var sectionNames: Section { sections[sectionNamesIndex] }
     /// Where the contents end: the section header table, when it comes last, is rewritten.
     let contentEnd: UInt64
-    let bytes: [UInt8]
+    /// Valid as long as `owner` lives, which this object holds.
+    let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject
 
     init(_ bytes: [UInt8], named what: String) throws {
+        let storage = ByteStorage(bytes)
+        try self.init(storage.bytes, owner: storage, named: what)
+    }
+
+    /// The object in a mapped file, read where it lies.
+    init(_ file: MappedFile, named what: String) throws {
+        try self.init(file.bytes, owner: file, named: what)
+    }
+
+    private init(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, named what: String) throws {
         self.bytes = bytes
+        self.owner = owner
         let bad = PolybinError("\(what): not an ELF64 little-endian relocatable object")
-        guard bytes.count >= 64, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
+        guard bytes.count >= 64, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
               bytes.le16(16) == 1, bytes.le16(0x3A) == 64 else { throw bad }
         machine = bytes.le16(18)
         let shoff = bytes.le64(0x28), count = Int(bytes.le16(0x3C)), names = Int(bytes.le16(0x3E))
@@ -225,7 +354,8 @@ struct ELFObject {
         var sections: [Section] = [], headers: [[UInt8]] = []
         for i in 0..<count {
             let at = Int(shoff) + i * 64
-            let section = Section(type: bytes.le32(at + 4), offset: bytes.le64(at + 24), size: bytes.le64(at + 32), link: bytes.le32(at + 40))
+            let section = Section(type: bytes.le32(at + 4), offset: bytes.le64(at + 24), size: bytes.le64(at + 32),
+                                  link: bytes.le32(at + 40), info: bytes.le32(at + 44))
             // SHT_NOBITS takes no room in the file.
             guard section.type == 8 || (section.offset <= UInt64(bytes.count) && UInt64(bytes.count) - section.offset >= section.size),
                   Int(section.link) < count else { throw bad }
@@ -258,13 +388,14 @@ struct ELFObject {
         return symbols
     }
 
-    /// `count` bytes at `offset` inside section `index`, when the section holds them in the file.
-    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> ArraySlice<UInt8>? {
+    /// `count` bytes at `offset` inside section `index`, when the section holds them in the
+    /// file; valid while this object lives (use inside `withExtendedLifetime`).
+    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> UnsafeRawBufferPointer? {
         guard Int(index) < sections.count else { return nil }
         let section = sections[Int(index)]
         guard section.type != 8, offset <= section.size, section.size - offset >= count else { return nil }
         let start = Int(section.offset + offset)
-        return bytes[start..<start + Int(count)]
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(count)])
     }
 
     func string(_ table: Section, at offset: UInt32) -> String? {
@@ -273,6 +404,19 @@ struct ELFObject {
         guard let nul = bytes[start..<end].firstIndex(of: 0) else { return nil }
         return String(decoding: bytes[start..<nul], as: UTF8.self)
     }
+}
+
+/// An array's bytes copied once into memory that a struct can point into.
+private final class ByteStorage {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ array: [UInt8]) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
+        array.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        bytes = UnsafeRawBufferPointer(rebasing: buffer[..<array.count])
+    }
+
+    deinit { bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
 }
 
 extension Array where Element == UInt8 {

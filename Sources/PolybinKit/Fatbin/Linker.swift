@@ -84,19 +84,26 @@ public struct Linker {
     /// whole fatbin bundle of exactly `polybin_bundle_size` bytes, and no `main`. Anything else
     /// would link into a program without the runner (an object with its own main), not link
     /// at all, or give a fatbin that can only fail at run time (a bundle cut short).
+    /// The object is mapped and checked in place: only its ELF headers, symbols and the
+    /// bundle's header, index and names are read, whatever the size of the payload.
     public static func checkPayloadObject(_ path: String) throws {
-        let bytes = try Files.read(path)
-        guard bytes.count >= 64, bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]), bytes[16] == 1, bytes[17] == 0 else {
+        let file = try MappedFile(path)
+        // The mapping must outlive every pointer into it, on every path out.
+        try withExtendedLifetime(file) { try checkPayloadObject(file, path: path) }
+    }
+
+    private static func checkPayloadObject(_ file: MappedFile, path: String) throws {
+        let bytes = file.bytes
+        guard bytes.count >= 64, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46], bytes[16] == 1, bytes[17] == 0 else {
             throw PolybinError("\(path): not a relocatable object (make one with polybin object, or compile a generate-c file with cc -c)")
         }
-        guard let elf = try? ELFObject(bytes, named: path) else {
+        guard let elf = try? ELFObject(file, named: path) else {
             throw PolybinError("\(path): corrupt object: its section headers are damaged or lie past the end of the file")
         }
         let symbols = elf.definedSymbols()
         guard let start = symbols["polybin_bundle"], let size = symbols["polybin_bundle_size"] else {
             // Say what the object holds, in the words the other verbs use.
-            let bundle = try LoadedBundle(bytes: bytes, path: path)
-            guard bundle.isFatbin else {
+            guard try LoadedBundle.locateInObject(bytes, path: path) else {
                 throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")
             }
             throw PolybinError("\(path): does not define polybin_bundle and polybin_bundle_size, the symbols the runner reads (was it made with another --symbol?)")
@@ -107,13 +114,13 @@ public struct Linker {
         guard let sizeBytes = elf.contents(ofSection: size.section, at: size.value, count: 8) else {
             throw PolybinError("\(path): corrupt payload: polybin_bundle_size lies outside its section")
         }
-        let declared = Array(sizeBytes).le64(0)
+        let declared = sizeBytes.le64(0)
         guard let payload = elf.contents(ofSection: start.section, at: start.value, count: declared) else {
             throw PolybinError("\(path): corrupt payload: polybin_bundle_size says \(declared) bytes, more than the section of polybin_bundle holds")
         }
-        let bundle = try LoadedBundle(bytes: Array(payload), path: path)
-        guard bundle.offsetInFile == 0, bundle.byteCount == declared else {
-            throw PolybinError("\(path): corrupt payload: polybin_bundle holds \(declared) bytes, not one bundle of \(bundle.byteCount)")
+        let bundle = try LoadedBundle.bundle(at: payload, path: path)
+        guard bundle.size == declared else {
+            throw PolybinError("\(path): corrupt payload: polybin_bundle holds \(declared) bytes, not one bundle of \(bundle.size)")
         }
         guard bundle.isFatbin else {
             throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")

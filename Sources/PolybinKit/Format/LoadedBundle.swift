@@ -76,6 +76,27 @@ public final class LoadedBundle {
         return file
     }
 
+    /// The kind and size of the bundle that starts exactly at `bytes`, read in place (a
+    /// mapping: only the header, index and names are touched); the reader's complaint as
+    /// "corrupt payload" otherwise.
+    static func bundle(at bytes: UnsafeRawBufferPointer, path: String) throws -> (isFatbin: Bool, size: UInt64) {
+        var bundle = pb_bundle()
+        let status = pb_bundle_open(&bundle, bytes.baseAddress, UInt64(bytes.count))
+        guard status == PB_OK else { throw PolybinError("\(path): corrupt payload: \(String(cString: pb_status_message(status)))") }
+        return (bundle.kind == UInt32(PB_KIND_FATBIN.rawValue), bundle.size)
+    }
+
+    /// Whether the first valid bundle inside a relocatable object's bytes (read in place) is
+    /// a fatbin's; an object holds no runner, so "no bundle" is said as for any such file.
+    static func locateInObject(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Bool {
+        var bundle = pb_bundle()
+        let status = pb_bundle_locate(&bundle, bytes.baseAddress, UInt64(bytes.count))
+        guard status == PB_OK else {
+            throw PolybinError("\(path): \(status == PB_E_MAGIC ? "holds no polybin payload" : "corrupt payload: \(String(cString: pb_status_message(status)))")")
+        }
+        return bundle.kind == UInt32(PB_KIND_FATBIN.rawValue)
+    }
+
     static func checkBundleFile(_ bytes: UnsafeRawBufferPointer, path: String) throws {
         var bundle = pb_bundle()
         let status = pb_bundle_open(&bundle, bytes.baseAddress, UInt64(bytes.count))

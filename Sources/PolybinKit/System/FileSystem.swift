@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Operations on paths, after swift-system: each one raw call (or a short loop of them),
 /// every failure a SystemError naming the call and the path.
@@ -67,6 +68,7 @@ public enum FileSystem {
         if info.kind == .directory {
             for name in try entries(of: path) { try removeTree(path.appending(name)) }
             guard try path.withCString("rmdir", { rmdir($0) }) == 0 else { throw SystemError.last("rmdir", path) }
+            scratch.withLock { $0.removeValue(forKey: path)?.keep() }
         } else {
             try remove(path)
         }
@@ -83,8 +85,14 @@ public enum FileSystem {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array(FilePath(base).appending("\(prefix)-XXXXXX").bytes.map { CChar(bitPattern: $0) }) + [0]
         guard mkdtemp(&template) != nil else { throw SystemError.last("mkdtemp", FilePath(base)) }
-        return FilePath(bytes: template.dropLast().map { UInt8(bitPattern: $0) })
+        let path = FilePath(bytes: template.dropLast().map { UInt8(bitPattern: $0) })
+        scratch.withLock { $0[path] = RemovalOnSignal(path, directory: true) }
+        return path
     }
+
+    /// Temporary directories not yet removed: a signal removes them (RemovalOnSignal), and
+    /// `removeTree` of one of them hands it back.
+    private static let scratch = Mutex<[FilePath: RemovalOnSignal]>([:])
 
     public static func currentDirectory() throws -> FilePath {
         guard let cwd = getcwd(nil, 0) else { throw SystemError.last("getcwd", nil) }

@@ -66,6 +66,8 @@ public enum Files {
     /// failure the temporary file is removed. `executable` sets mode 0755.
     public static func writeAtomically(_ path: FilePath, executable: Bool = false, _ write: (FilePath) throws -> Void) throws {
         let temp = temporaryName(for: path)
+        let removal = RemovalOnSignal(temp)
+        defer { removal.keep() }
         do {
             try write(temp)
             if executable {

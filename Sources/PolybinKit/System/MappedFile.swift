@@ -7,9 +7,12 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     public let bytes: UnsafeRawBufferPointer
 
-    public init(_ path: String) throws {
-        self.path = path
-        let fd = try Files.openForReading(FilePath(path))
+    public convenience init(_ path: String) throws { try self.init(FilePath(path)) }
+
+    /// A path of any bytes (embedded files are named as the command line spelled them).
+    public init(_ path: FilePath) throws {
+        self.path = path.description
+        let fd = try Files.openForReading(path)
         defer { try? fd.close() }
         let size = Int(try fd.status().size)
         guard size > 0 else {

@@ -4,7 +4,7 @@ import Glibc
 /// place only once every one is complete, so a failure at any step leaves every output as it
 /// was and no temporary file behind.
 public final class OutputFiles {
-    private var staged: [(temp: FilePath, path: FilePath)] = []
+    private var staged: [(temp: FilePath, path: FilePath, removal: RemovalOnSignal)] = []
     private var renamed: [FilePath] = []
 
     public init() {}
@@ -12,14 +12,16 @@ public final class OutputFiles {
     /// Creates the temporary file for `path` and hands `body` the open file to fill.
     public func create(_ path: FilePath, _ body: (FileDescriptor) throws -> Void) throws {
         let temp = Files.temporaryName(for: path)
+        let removal = RemovalOnSignal(temp)
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(temp, [.writeOnly, .create, .truncate, .noFollow])
         } catch let error as SystemError {
             // The user named the output, not its temporary file.
+            removal.keep()
             throw SystemError(error.call, path, errno: error.errno)
         }
-        staged.append((temp, path))
+        staged.append((temp, path, removal))
         try fd.fill(body)
     }
 
@@ -33,8 +35,9 @@ public final class OutputFiles {
     /// older than that directory (make would rebuild it on every run).
     public func commit() throws {
         defer { abandon() }
-        while let (temp, path) = staged.first {
+        while let (temp, path, removal) = staged.first {
             try FileSystem.rename(temp, to: path)
+            removal.keep()
             staged.removeFirst()
             renamed.append(path)
         }
@@ -43,7 +46,10 @@ public final class OutputFiles {
 
     /// Removes the temporary files of outputs not yet renamed.
     public func abandon() {
-        for (temp, _) in staged { try? FileSystem.remove(temp) }
+        for (temp, _, removal) in staged {
+            try? FileSystem.remove(temp)
+            removal.keep()
+        }
         staged = []
     }
 

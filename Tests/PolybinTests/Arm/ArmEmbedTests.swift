@@ -58,6 +58,44 @@ import Testing
         #expect(result.out == "index.html: 12 bytes, aligned\n<h1>hi</h1>\ncss/site.css: 7 bytes, aligned\nbody{}\nnope: missing\n")
     }
 
+    /// The tables polybin writes into an aarch64 object (R_AARCH64_ABS64 against the
+    /// payload section), linked as a PIE and statically: every file reads back byte-exact
+    /// through the API and every directory lists as a scan of the names says, under qemu.
+    @Test(arguments: ["-pie", "-static"])
+    func objectTablesForAarch64ReadBackByteExact(link: String) throws {
+        try ArmFixture.require(ArmFixture.gcc)
+        try ArmFixture.require("qemu-aarch64")
+        let tree = try EmbedDirectories.tree()
+        defer { try? FileManager.default.removeItem(at: tree.root) }
+        let dir = try TestEnvironment.temporaryDirectory("polybin-arm-tables")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let object = dir.appendingPathComponent("assets.o").path
+        let embed = try run(TestEnvironment.polybin, ["embed", "--name", "assets", "--target", "aarch64", "-o", object,
+                                                       "--header", dir.appendingPathComponent("assets.h").path, tree.root.path])
+        try #require(embed.status == 0, "\(embed.err)")
+        let relocations = try EmbedObjectTables.tableRelocations(object, readelf: "aarch64-linux-gnu-readelf", type: "R_AARCH64_ABS64",
+                                                                  section: ".rodata.polybin.assets")
+        #expect(relocations == (try EmbedObjectTables.expectedRelocations(tree.root)))
+
+        let include = TestEnvironment.root.appendingPathComponent("CSupport/CPolybin/include").path
+        let sha = TestEnvironment.root.appendingPathComponent("CSupport/CPolybin/codec/sha256.c").path
+        let mode = link == "-pie" ? ["-fPIE", "-pie"] : ["-static"]
+        for (program, source) in [("check", checkerSource()), ("list", EmbedDirectories.checker)] {
+            let c = dir.appendingPathComponent("\(program).c")
+            try source.write(to: c, atomically: true, encoding: .utf8)
+            let cc = try run(ArmFixture.gcc, mode + ["-O1", "-I", dir.path, "-I", include, "-o", dir.appendingPathComponent(program).path,
+                                                     c.path, object] + (program == "check" ? [sha] : []))
+            try #require(cc.status == 0, "\(cc.err)")
+        }
+        let qemu = ["-L", "/usr/aarch64-linux-gnu"]
+        let check = try run("qemu-aarch64", qemu + [dir.appendingPathComponent("check").path])
+        #expect(check.status == 0, "\(check.out.split(separator: "\n").filter { $0.hasPrefix("FAIL") }.prefix(5))")
+        #expect(fileLines(check.out) == tree.expectedLines)
+        let list = try run("qemu-aarch64", qemu + [dir.appendingPathComponent("list").path] + EmbedDirectories.queries)
+        #expect(list.status == 0)
+        #expect(list.out.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) == EmbedDirectories.expectedLines)
+    }
+
     @Test func objectTargetMustMatchAFatbinsBuilds() throws {
         let arm = try ArmFixture.get()
         let bundle = arm.dir.appendingPathComponent("probe.bundle").path
