@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
@@ -187,7 +186,7 @@ struct EmbedObject {
 
     func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: FilePath,
                into files: OutputFiles) throws {
-        let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+        let cc = compiler ?? Environment.value("CC") ?? "cc"
         let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
         defer { try? FileSystem.removeTree(dir) }
         // Fixed file names, compiled from inside the directory: the object records the source

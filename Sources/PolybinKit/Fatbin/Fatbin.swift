@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The fatbin pipeline and its introspection, as the CLI verbs call them.
 public enum Fatbin {
@@ -28,7 +28,7 @@ public enum Fatbin {
         do {
             try linker.link(payloadObject: object.description, output: output)
         } catch let error as PolybinError {
-            throw PolybinError(error.message.replacingOccurrences(of: object.description, with: "the payload object"))
+            throw PolybinError(error.message.replacing(object.description, with: "the payload object"))
         }
     }
 

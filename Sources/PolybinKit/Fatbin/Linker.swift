@@ -1,5 +1,3 @@
-import Foundation
-
 /// Links a payload object with the prebuilt runner archive of the payload's architecture
 /// (its ELF header's e_machine) into a static fatbin.
 public struct Linker {
@@ -19,7 +17,7 @@ public struct Linker {
     public func compiler(for arch: Architecture) -> String {
         if let explicitCompiler { return explicitCompiler }
         if arch != .host { return "\(arch == .aarch64 ? "aarch64" : "x86_64")-linux-gnu-gcc" }
-        return ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+        return Environment.value("CC") ?? "cc"
     }
 
     /// The runner archive for `arch`: libPolybinRunner.a for this machine's architecture,
@@ -28,7 +26,7 @@ public struct Linker {
     public static func defaultRunnerArchive(for arch: Architecture) -> String {
         if arch == .host { return defaultRunnerArchive() }
         let variable = "POLYBIN_RUNNER_\(arch == .aarch64 ? "AARCH64" : "X86_64")"
-        if let explicit = ProcessInfo.processInfo.environment[variable], !explicit.isEmpty { return explicit }
+        if let explicit = Environment.value(variable) { return explicit }
         let host = defaultRunnerArchive()
         let dir = host.lastIndex(of: "/").map { String(host[...$0]) } ?? ""
         return dir + "libPolybinRunner-\(arch == .aarch64 ? "aarch64" : "x86_64").a"
@@ -39,7 +37,7 @@ public struct Linker {
     /// (`tools/install` writes PREFIX/bin/polybin and PREFIX/lib/polybin/);
     /// POLYBIN_RUNNER names another.
     public static func defaultRunnerArchive() -> String {
-        if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
+        if let explicit = Environment.value("POLYBIN_RUNNER") { return explicit }
         func directory(_ path: String) -> String {
             guard let slash = path.lastIndex(of: "/") else { return "." }
             return slash == path.startIndex ? "/" : String(path[..<slash])
@@ -79,8 +77,8 @@ public struct Linker {
                 // The temp name is ours, not the user's: the message names the output, however
                 // the tool spelled it (the path given, or its last component).
                 let name = { (path: String) in String(path.split(separator: "/").last ?? Substring(path)) }
-                throw PolybinError(error.message.replacingOccurrences(of: temp, with: output)
-                    .replacingOccurrences(of: name(temp), with: name(output)))
+                throw PolybinError(error.message.replacing(temp, with: output)
+                    .replacing(name(temp), with: name(output)))
             }
         }
     }
