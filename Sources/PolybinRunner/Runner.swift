@@ -118,36 +118,13 @@ func choose(_ bundle: inout pb_bundle, host: pb_features, _ variables: Variables
     return UInt32(best)
 }
 
-/// The decision table on stdout, ending with `selected: NAME` (`selected: none`).
-/// `polybin explain` prints the same lines; the end-to-end tests compare the two.
+/// The decision table on stdout, ending with `selected: NAME` (`selected: none`), formatted
+/// by the C layer that `polybin explain` formats it with.
 func printDecision(_ bundle: inout pb_bundle, host: pb_features, chosen: Int64) {
-    var out = Text()
-    out.add("cpu: ")
-    out.add(level: pb_level_of(host))
-    out.add("\ncpu features: ")
-    out.add(features: host)
-    out.add("\n")
-    for i in 0..<bundle.count {
-        let e = entry(&bundle, i)
-        out.add("flavor ")
-        out.add(e.name)
-        out.add(": level ")
-        out.add(level: pb_level_of(e.features))
-        let missing = e.features & ~host
-        if missing == 0 {
-            out.add(", usable")
-        } else {
-            out.add(", lacks ")
-            out.add(features: missing)
-        }
-        out.add("\n")
+    let size = pb_explain_format(&bundle, host, chosen, nil, 0)
+    var out = [CChar](repeating: 0, count: size + 1)
+    out.withUnsafeMutableBufferPointer { buffer in
+        _ = pb_explain_format(&bundle, host, chosen, buffer.baseAddress, buffer.count)
+        pb_write_all(1, buffer.baseAddress, UInt64(size))
     }
-    out.add("selected: ")
-    if chosen < 0 {
-        out.add("none")
-    } else {
-        out.add(entry(&bundle, UInt32(chosen)).name)
-    }
-    out.add("\n")
-    out.write(to: 1)
 }

@@ -31,6 +31,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "The C compiler of --mode object (default: $CC or cc; aarch64-linux-gnu-gcc for --target aarch64).") var cc: String?
     @Option(help: "The architecture of --mode object's object (default: this machine's).") var target: Architecture?
     @Argument(help: "Files and directories to embed.") var inputs: [String] = []
+    @OptionGroup var progressOptions: ProgressOptions
 
     /// Options that would be silently ignored are refused instead.
     func validate() throws {
@@ -59,6 +60,7 @@ struct EmbedCommand: ParsableCommand {
             embed.compressionLevel = compress ? level ?? 3 : nil
             embed.compiler = cc
             if let target { embed.target = target }
+            embed.progress = progressOptions.progress
             try embed.run()
         }
     }

@@ -103,9 +103,12 @@ struct Object: ParsableCommand {
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
     @Option(help: "The object's architecture (default: a fatbin's own, else this machine's).") var target: Architecture?
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try perform {
+            let progress = progressOptions.progress
+            defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             // Checked in place, then copied into the object by the kernel: never read into memory.
             let file = try LoadedBundle.mappedBundleFile(bundle)
@@ -116,7 +119,8 @@ struct Object: ParsableCommand {
             try Files.create(FilePath(output)) { fd in
                 try fd.resize(to: layout.size)
                 try layout.writeAround(into: fd)
-                try fd.copy(from: input, at: 0, count: UInt64(file.count), to: layout.payloadOffset)
+                progress.begin("writing", total: UInt64(file.count))
+                try fd.copy(from: input, at: 0, count: UInt64(file.count), to: layout.payloadOffset, progress: progress)
             }
         }
     }
@@ -130,10 +134,14 @@ struct GenerateC: ParsableCommand {
     @Option(help: "The architecture the C is compiled for: the C is the same for both; a fatbin of another architecture is refused.") var target: Architecture?
     @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try perform {
+            let progress = progressOptions.progress
+            defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
+            progress.begin("writing C", total: 0)
             // Checked in place, then read a MiB at a time into the literal: never held whole.
             let file = try LoadedBundle.mappedBundleFile(bundle)
             _ = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)   // refuses another architecture's fatbin
@@ -158,12 +166,17 @@ struct Link: ParsableCommand {
     @Option(name: .shortAndLong, help: "The fatbin to write.") var output: String
     @Option(help: "The runner archive (default: libPolybinRunner.a beside polybin, libPolybinRunner-aarch64.a for aarch64 builds).") var runner: String?
     @Option(help: "The C compiler driver used to link (default: $CC or cc; aarch64-linux-gnu-gcc for aarch64 builds).") var cc: String?
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try perform {
+            let progress = progressOptions.progress
+            defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
-            try Linker.checkPayloadObject(payload)
-            try Linker(compiler: cc, runnerArchive: runner).link(payloadObject: payload, output: output)
+            try Linker.checkPayloadObject(payload, progress: progress)
+            var linker = Linker(compiler: cc, runnerArchive: runner)
+            linker.progress = progress
+            try linker.link(payloadObject: payload, output: output)
         }
     }
 }
@@ -221,11 +234,14 @@ struct Extract: ParsableCommand {
     @Option(help: "The flavor to extract (a level, or the name of a NAME:FEATURES flavor).", completion: .list(levelNames))
     var flavor: String
     @Option(name: .shortAndLong, help: "Where to write it.") var output: String
+    @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try perform {
+            let progress = progressOptions.progress
+            defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(file, "the file it extracts from")])
-            try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output)
+            try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output, progress: progress)
         }
     }
 }

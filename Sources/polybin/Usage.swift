@@ -47,7 +47,7 @@ extension Polybin {
         var arguments = arguments, current = error
         for _ in 0..<8 {
             let text = message(for: current)
-            guard let start = text.range(of: "Missing expected argument '"),
+            guard let start = text.firstRange(of: "Missing expected argument '"),
                   let end = text[start.upperBound...].firstIndex(of: "'") else { return nil }
             let missing = text[start.upperBound..<end]
             arguments += missing.hasPrefix("-") ? [String(missing.split(separator: " ")[0]), "x"] : ["x"]
@@ -64,7 +64,7 @@ extension Polybin {
 
     /// "polybin embed --help" out of ArgumentParser's "See 'polybin embed --help' for more information."
     static func helpHint(_ full: String) -> String? {
-        guard let start = full.range(of: "See '"), let end = full[start.upperBound...].firstIndex(of: "'") else { return nil }
+        guard let start = full.firstRange(of: "See '"), let end = full[start.upperBound...].firstIndex(of: "'") else { return nil }
         return String(full[start.upperBound..<end])
     }
 }

@@ -121,3 +121,26 @@ int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error
     *written = flushed + out.pos;
     return 0;
 }
+
+size_t pb_zstd_context_bytes(size_t size, size_t prefix_size, int level) {
+    ZSTD_CCtx_params *params = ZSTD_createCCtxParams();
+    if (!params) return (size_t)-1;
+    size_t r = ZSTD_CCtxParams_init(params, level);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_enableLongDistanceMatching, 1);
+    unsigned window = window_log_for(size + prefix_size);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_windowLog, (int)window);
+    /* The long-distance matcher's defaults, as ZSTD_ldm_adjustParameters sets them when the
+     * frame starts (the estimate alone does not, and divides by the zero minimum match). */
+    unsigned ldm_hash = window > 13 ? window - 7 : 6;
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmHashLog, (int)ldm_hash);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmMinMatch, 64);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmBucketSizeLog, 3);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_ldmHashRateLog, (int)(window - ldm_hash));
+    /* The pledged size and the prefix shrink the tables for a small frame, as they do when
+     * pb_zstd_compress_stream starts it (the tables cover prefix and frame). */
+    size_t span = size + prefix_size;
+    if (!ZSTD_isError(r)) r = ZSTD_CCtxParams_setParameter(params, ZSTD_c_srcSizeHint, (int)(span < (1u << 30) ? span : (1u << 30)));
+    size_t bytes = ZSTD_isError(r) ? (size_t)-1 : ZSTD_estimateCCtxSize_usingCCtxParams(params);
+    ZSTD_freeCCtxParams(params);
+    return ZSTD_isError(bytes) ? (size_t)-1 : bytes;
+}

@@ -36,6 +36,9 @@ typedef struct output {
     const uint8_t *stored;
     const uint8_t *released;
     int release_input;
+    void (*progress)(void *context, uint64_t done);
+    void *context;
+    uint64_t before;        /* bytes produced by this decode before this output */
 } output;
 
 static int emit(output *o, uint64_t upto, const uint8_t *consumed) {
@@ -50,6 +53,7 @@ static int emit(output *o, uint64_t upto, const uint8_t *consumed) {
         o->done += (uint64_t)n;
     }
     o->done = upto;
+    if (o->progress) o->progress(o->context, o->before + upto);
     if (o->release_input && consumed - o->released >= (ptrdiff_t)PB_FEED) {
         release_pages(o->released, consumed);
         o->released = consumed;
@@ -159,6 +163,7 @@ pb_status pb_decode(pb_decoder *d, uint32_t index, void *dst, int fd, int *write
 
     const void *prefix = NULL;
     size_t prefix_size = 0;
+    uint64_t before = 0;
     if (e.codec == PB_CODEC_DELTA) {
         pb_entry ref;
         pb_bundle_entry(bundle, e.ref, &ref);
@@ -171,7 +176,8 @@ pb_status pb_decode(pb_decoder *d, uint32_t index, void *dst, int fd, int *write
             /* The reference gets no hash pass of its own: a wrong byte in it changes the
              * output, which the output's SHA-256 rejects. */
             output r = {.dst = map, .fd = -1, .stored = ref.stored, .released = ref.stored,
-                        .release_input = d->release_input};
+                        .release_input = d->release_input, .progress = d->progress,
+                        .context = d->progress_context};
             status = decode_plain(&ref, &r);
             if (status != PB_OK) {
                 munmap(map, (size_t)ref.size);
@@ -180,13 +186,15 @@ pb_status pb_decode(pb_decoder *d, uint32_t index, void *dst, int fd, int *write
             d->reference = map;
             d->reference_index = e.ref;
             d->reference_size = ref.size;
+            before = ref.size;
         }
         prefix = d->reference;
         prefix_size = (size_t)ref.size;
     }
 
     output o = {.hash = 1, .dst = dst, .fd = fd, .stored = e.stored, .released = e.stored,
-                .release_input = d->release_input};
+                .release_input = d->release_input, .progress = d->progress,
+                .context = d->progress_context, .before = before};
     pb_sha256_init(&o.sha);
     if (e.size > 0) {
         status = e.codec == PB_CODEC_DELTA ? decode_frame(&e, prefix, prefix_size, &o) : decode_plain(&e, &o);

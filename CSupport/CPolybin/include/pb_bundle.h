@@ -113,6 +113,10 @@ typedef struct pb_decoder {
     void *reference;
     uint32_t reference_index;
     uint64_t reference_size;
+    /* When set, hears every few MiB how many bytes a pb_decode has produced so far: those of
+     * the delta reference it decodes first (if not kept from an earlier call), then the entry's. */
+    void (*progress)(void *context, uint64_t done);
+    void *progress_context;
 } pb_decoder;
 
 /* pb_entry_decode into dst (entry.size bytes, its own window: no other copy is made), also
@@ -127,5 +131,12 @@ void pb_decoder_release(pb_decoder *decoder);
  * architecture's model): highest level, then most declared features, then first in the
  * index. -1 when none is usable. */
 int64_t pb_select(const pb_bundle *bundle, pb_features host);
+
+/* The decision table the runner prints under POLYBIN_EXPLAIN=1 and `polybin explain` prints:
+ * "cpu: LEVEL", "cpu features: ...", one "flavor NAME: level L, usable" (or ", lacks F ...")
+ * line per entry, then "selected: NAME" for entry `chosen` ("none" when it is negative), each
+ * line ending in a newline, in the bundle's architecture's feature names. Writes at most cap
+ * bytes with the NUL and returns the full length without it, as snprintf does. */
+size_t pb_explain_format(const pb_bundle *bundle, pb_features host, int64_t chosen, char *out, size_t cap);
 
 #endif

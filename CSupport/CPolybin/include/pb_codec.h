@@ -44,4 +44,9 @@ size_t pb_zstd_chunk_size(void);
 
 int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error, size_t error_cap);
 
+/* What one single-threaded pb_zstd_compress_stream context for a frame of `size` bytes
+ * against a prefix of `prefix_size` at `level` allocates (ZSTD_estimateCCtxSize_usingCCtxParams
+ * with the same parameters): the packer runs frames side by side only when it is cheap. */
+size_t pb_zstd_context_bytes(size_t size, size_t prefix_size, int level);
+
 #endif

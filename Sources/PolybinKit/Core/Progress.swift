@@ -6,7 +6,15 @@ import Glibc
 /// step has run for `delay` seconds, only when stderr is a terminal, and is erased when the
 /// step ends, so a quick step and any output into a pipe or file look as if it did not exist.
 /// Workers on any thread report with `advance`; drawing happens on a timer of its own.
+///
+/// A verb makes one with `.terminal(quiet:)` (the CLI's ProgressOptions), hands it down, and
+/// calls `end()` when its work is done; the code doing the work calls `begin(phase, total:)`
+/// for each phase and `advance(by:)` as it writes. A phase of unknown size (`total` 0: a
+/// walk, a linker run) shows what is done so far and the time it has taken.
 public final class Progress: @unchecked Sendable {
+    /// What `done` and `total` count.
+    public enum Unit: Sendable { case bytes, files }
+
     /// Never draws.
     public static var silent: Progress { Progress(fd: -1) }
 
@@ -25,6 +33,7 @@ public final class Progress: @unchecked Sendable {
     private var phase = ""
     private var done: UInt64 = 0
     private var total: UInt64 = 0
+    private var unit = Unit.bytes
     private var phaseStart: UInt64 = 0
     private var stepStart: UInt64 = 0
     private var drawn = false
@@ -34,11 +43,13 @@ public final class Progress: @unchecked Sendable {
         self.delay = delay
     }
 
-    /// Starts (or moves on to) a phase of `total` bytes.
-    public func begin(_ phase: String, total: UInt64) {
+    /// Starts (or moves on to) a phase of `total` bytes (or files); 0 when not known.
+    public func begin(_ phase: String, total: UInt64, unit: Unit = .bytes) {
         guard fd >= 0 else { return }
         lock.sync {
             let now = Self.now()
+            // The phase that ends shows where it ended (POLYBIN_PROGRESS_DELAY=0: every phase).
+            if timer != nil { draw() }
             if timer == nil {
                 stepStart = now
                 let timer = DispatchSource.makeTimerSource(queue: lock)
@@ -49,6 +60,7 @@ public final class Progress: @unchecked Sendable {
             }
             self.phase = phase
             self.total = total
+            self.unit = unit
             done = 0
             phaseStart = now
         }
@@ -56,13 +68,15 @@ public final class Progress: @unchecked Sendable {
 
     public func advance(by bytes: UInt64) {
         guard fd >= 0 else { return }
-        lock.async { self.done = min(self.total, self.done + bytes) }
+        lock.async { self.done = self.total > 0 ? min(self.total, self.done + bytes) : self.done + bytes }
     }
 
     /// The step is over: erase the line.
     public func end() {
         guard fd >= 0 else { return }
         lock.sync {
+            guard timer != nil else { return }
+            draw()
             timer?.cancel()
             timer = nil
             if drawn { write("\r\u{1B}[K") }
@@ -77,10 +91,18 @@ public final class Progress: @unchecked Sendable {
         guard Double(now - stepStart) / 1e9 >= delay else { return }
         let seconds = Double(now - phaseStart) / 1e9
         let rate = seconds > 0 ? Double(done) / seconds : 0
-        var line = "\r\u{1B}[Kpolybin: \(phase)  \(Self.megabytes(done)) of \(Self.megabytes(total)) MB"
-        if seconds >= 0.5 && done > 0 {
-            line += "  \(Self.megabytes(UInt64(rate))) MB/s"
-            if done < total { line += "  \(Self.duration(Double(total - done) / rate)) left" }
+        let amount = { (n: UInt64) in self.unit == .bytes ? Self.megabytes(n) : "\(n)" }
+        let name = unit == .bytes ? "MB" : "files"
+        var line = "\r\u{1B}[Kpolybin: \(phase)"
+        if total == 0 {
+            if done > 0 { line += "  \(amount(done)) \(name)" }
+            line += "  \(Self.duration(seconds.rounded(.down)))"
+        } else {
+            line += "  \(amount(done)) of \(amount(total)) \(name)"
+            if seconds >= min(0.5, delay) && seconds > 0 && done > 0 {
+                line += "  \(amount(UInt64(rate))) \(name)/s"
+                if done < total { line += "  \(Self.duration(Double(total - done) / rate)) left" }
+            }
         }
         write(line)
         drawn = true

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
@@ -37,6 +36,8 @@ public struct Embed {
     public var compiler: String?
     /// The architecture of `--mode object`'s object (the C modes are the same for every one).
     public var target: Architecture = .host
+    /// Where the walk, the hashing and the writing report (`Progress.terminal`).
+    public var progress: Progress = .silent
 
     public init(name: String) { self.name = name }
 
@@ -46,6 +47,7 @@ public struct Embed {
             throw PolybinError("nothing to write: pass -o FILE (and --header FILE for the API)")
         }
         let files = OutputFiles()
+        defer { progress.end() }
         do {
             try write(into: files)
             try files.commit()
@@ -70,6 +72,7 @@ public struct Embed {
         let bundlePath = mode == .cEmbed || mode == .cIncbin ? bundleFile ?? Self.defaultBundlePath(for: output) : nil
         // Before anything is written: outputs that are one file, or an input, fail the run.
         var rules = self.rules
+        rules.progress = progress
         rules.outputs = try Self.places(of: [output, bundlePath, header, depfile].compactMap { $0 })
         let collection = try rules.collect(inputs)
         // A path make cannot read fails the run too.
@@ -77,7 +80,7 @@ public struct Embed {
             try Depfile.text(targets: [output] + (bundlePath.map { [$0] } ?? []),
                              prerequisites: collection.files.map(\.path) + collection.directories)
         }
-        let packed = try FilesPacker(compressionLevel: compressionLevel).pack(collection.files)
+        let packed = try FilesPacker(compressionLevel: compressionLevel, progress: progress).pack(collection.files)
         if mode != .object, packed.size > Self.cModeLimit {
             // The C modes put the payload in .rodata, between the program's code and data: past
             // 2 GiB the linker cannot reach across it ("relocation truncated to fit").
@@ -99,6 +102,7 @@ public struct Embed {
                     """.utf8)),
                 output: output, into: files)
         case .c:
+            progress.begin("writing C", total: 0)
             // Streamed from the inputs: the bundle and its literal are never held whole.
             let parts = source.source(mode: mode, rows: packed.rows, payload: [])
             try files.create(output) { fd in
@@ -189,7 +193,7 @@ struct EmbedObject {
 
     func build(name: String, packed: FilesPacker.Packed, symbol: String, lookup: [[UInt8]], output: FilePath,
                into files: OutputFiles) throws {
-        let cc = compiler ?? ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+        let cc = compiler ?? Environment.value("CC") ?? "cc"
         let dir = try FileSystem.makeTemporaryDirectory("polybin-embed")
         defer { try? FileSystem.removeTree(dir) }
         // Fixed file names, compiled from inside the directory: the object records the source

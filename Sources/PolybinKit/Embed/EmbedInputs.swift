@@ -47,6 +47,8 @@ public struct EmbedInputs {
     public var base: FilePath?
     /// The outputs being written: never taken from a directory walked, refused when named.
     public var outputs: [(path: FilePath, place: FilePlace)] = []
+    /// Where a walk reports the files it finds (phase "walking").
+    public var progress: Progress = .silent
 
     public init(includeHidden: Bool = false, followSymlinks: Bool = false, base: FilePath? = nil) {
         self.includeHidden = includeHidden
@@ -71,6 +73,7 @@ public struct EmbedInputs {
         }
         var byName: [String: File] = [:]
         var directories: [FilePath] = []
+        progress.begin("walking", total: 0, unit: .files)
         for argument in arguments {
             let path = argument.trimmed
             var found: [File] = []
@@ -167,7 +170,9 @@ public struct EmbedInputs {
             if kind == .file, outputs.contains(where: { $0.place.existing.map { FileID($0) } == FileID(status) }) { continue }
             let name = prefix + (try nameComponent(entry, path: path))
             switch kind {
-            case .file: files.append(File(name: name, path: path, status: status))
+            case .file:
+                files.append(File(name: name, path: path, status: status))
+                progress.advance(by: 1)
             case .directory: try walk(path, prefix: name + "/", into: &files, directories: &directories, ancestors: &ancestors)
             }
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Fills Templates/embed.h.in and Templates/embed.c.in (compiled in as EmbedTemplates) for
 /// one bundle: the header with the lookup API, and the C file with the payload definition,
 /// the table of files and the lookup functions.
@@ -39,19 +37,19 @@ struct EmbedSource {
             "ROWS": "\(max(files.count, 1))", "COUNT": "\(inObject ? 0 : rows.count)",
             "FILES": files.joined(separator: "\n"), "STORED": stored.joined(separator: "\n"),
         ]
-        let parts = EmbedTemplates.source.components(separatedBy: "@PAYLOAD@")
+        let parts = EmbedTemplates.source.split(separator: "@PAYLOAD@", omittingEmptySubsequences: false)
         precondition(parts.count == 2, "Templates/embed.c.in holds @PAYLOAD@ exactly once")
-        return [Array(fill(parts[0], values).utf8), payload, Array(fill(parts[1], values).utf8)]
+        return [Array(fill(String(parts[0]), values).utf8), payload, Array(fill(String(parts[1]), values).utf8)]
     }
 
     /// Replaces every @KEY@ of `template` whose KEY is in `values`; any other `@` stays.
     private func fill(_ template: String, _ values: [String: String]) -> String {
         var out = ""
         var rest = template[...]
-        while let start = rest.range(of: "@") {
+        while let start = rest.firstRange(of: "@") {
             out += rest[..<start.lowerBound]
             let after = rest[start.upperBound...]
-            guard let end = after.range(of: "@"), let value = values[String(after[..<end.lowerBound])] else {
+            guard let end = after.firstRange(of: "@"), let value = values[String(after[..<end.lowerBound])] else {
                 out += "@"
                 rest = after
                 continue

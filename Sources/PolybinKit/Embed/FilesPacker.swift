@@ -10,7 +10,13 @@ public struct FilesPacker {
     /// zstd level for `--compress`; nil stores every file as it is.
     public var compressionLevel: Int32?
 
-    public init(compressionLevel: Int32? = nil) { self.compressionLevel = compressionLevel }
+    /// Where writing reports (phase "writing": Packed.progress).
+    public var progress: Progress
+
+    public init(compressionLevel: Int32? = nil, progress: Progress = .silent) {
+        self.compressionLevel = compressionLevel
+        self.progress = progress
+    }
 
     /// One file of the packed bundle; offsets count from the start of the bundle.
     public struct Row: Equatable, Sendable {
@@ -41,6 +47,8 @@ public struct FilesPacker {
         let spool: CompressedSpool?
         /// The hashes of big files, begun when the layout is made (EarlyHashes).
         let early: EarlyHashes?
+        /// Where `write` reports the bytes written.
+        var progress: Progress = .silent
 
         public var size: UInt64 { layout.size }
     }
@@ -109,8 +117,10 @@ public struct FilesPacker {
                 big.append((blob, path, size))
             }
         }
-        return Packed(layout: layout, rows: rows, sources: blobSources, hashes: entryHashes, spool: spool,
-                      early: big.isEmpty ? nil : EarlyHashes(big, blobs: layout.blobs.count))
+        var packed = Packed(layout: layout, rows: rows, sources: blobSources, hashes: entryHashes, spool: spool,
+                            early: big.isEmpty ? nil : EarlyHashes(big, blobs: layout.blobs.count))
+        packed.progress = progress
+        return packed
     }
 
     /// One file as `--compress` stores it: its hash and size, and its frame when zstd shrank it.
@@ -242,6 +252,7 @@ extension FilesPacker.Packed {
     /// Writes the bundle into `fd` at `base`, which must read as zeros over the bundle's
     /// size (a freshly truncated file): every input is read once and written once.
     public func write(to fd: FileDescriptor, at base: UInt64) throws {
+        progress.begin("writing", total: layout.size)
         var learnt = [[UInt8]?](repeating: nil, count: layout.blobs.count)
         let small = sources.indices.filter { blob in
             if case .file(_, let size) = sources[blob] { return size < Self.streamThreshold }
@@ -259,6 +270,8 @@ extension FilesPacker.Packed {
         }
         let meta = layout.meta(hashes: layout.entries.enumerated().map { i, entry in hashes[i] ?? learnt[entry.blob]! })
         try fd.write(meta, at: base)
+        // With the padding between blobs, zeros of the truncated file that are never written.
+        progress.advance(by: layout.size)
     }
 
     /// The bundle in memory (tests; emitters stream it).
@@ -343,9 +356,10 @@ extension FilesPacker.Packed {
         switch sources[blob] {
         case .bytes(let stored):
             try fd.write(stored, at: offset)
+            progress.advance(by: UInt64(stored.count))
             return []
         case .spooled(let frame):
-            try fd.copy(from: frame.fd, at: frame.offset, count: frame.count, to: offset)
+            try fd.copy(from: frame.fd, at: frame.offset, count: frame.count, to: offset, progress: progress)
             return []
         case .file(let path, let size):
             let input = try Files.openForReading(path)
@@ -356,6 +370,7 @@ extension FilesPacker.Packed {
                 throw PolybinError("\(path): changed while being read")
             }
             try fd.write(content, at: offset)
+            progress.advance(by: size)
             return SHA256.digest(content)
         }
     }
@@ -367,7 +382,7 @@ extension FilesPacker.Packed {
         defer { try? input.close() }
         guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
         if let early, early.has(blob) {
-            try fd.copy(from: input, at: 0, count: size, to: offset)
+            try fd.copy(from: input, at: 0, count: size, to: offset, progress: progress)
             let digest = try early.hash(of: blob)
             guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
             return digest
@@ -377,7 +392,7 @@ extension FilesPacker.Packed {
             if i == 0 {
                 results[0] = Result { try FilesPacker.hash(input, size: size) }
             } else {
-                results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset); return [] }
+                results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset, progress: progress); return [] }
             }
         }
         _ = try results[1]!.get()

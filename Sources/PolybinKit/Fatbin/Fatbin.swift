@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The fatbin pipeline and its introspection, as the CLI verbs call them.
 public enum Fatbin {
@@ -22,14 +22,18 @@ public enum Fatbin {
             try ObjectEmitter(section: payloadSection, machine: .init(layout.arch)).layout(payloadSize: layout.size)
                 .writeAround(into: fd)
         }
+        var linker = linker
+        linker.progress = packer.progress
+        defer { linker.progress.end() }
         do {
             try linker.link(payloadObject: object.description, output: output)
         } catch let error as PolybinError {
-            throw PolybinError(error.message.replacingOccurrences(of: object.description, with: "the payload object"))
+            throw PolybinError(error.message.replacing(object.description, with: "the payload object"))
         }
     }
 
-    /// The decision table the runner prints under POLYBIN_EXPLAIN=1, computed by the same C code.
+    /// The decision table the runner prints under POLYBIN_EXPLAIN=1, chosen and formatted by
+    /// the same C code (pb_select, pb_explain_format).
     /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
     public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) throws -> (text: String, selected: LoadedBundle.Entry?) {
         guard let arch = bundle.arch, arch == host.arch else {
@@ -37,14 +41,7 @@ public enum Fatbin {
             throw PolybinError("\(bundle.path): \(what) and the CPU to explain for is \(host.arch.name); for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1")
         }
         let selected = bundle.select(for: host)
-        var lines = ["cpu: \(host.levelName)", "cpu features: \(host.names.joined(separator: " "))"]
-        for entry in bundle.entries {
-            let missing = entry.features.subtracting(host)
-            let status = missing.bits == 0 ? "usable" : "lacks \(missing.names.joined(separator: " "))"
-            lines.append("flavor \(entry.name): level \(entry.features.levelName), \(status)")
-        }
-        lines.append("selected: \(selected?.name ?? "none")")
-        return (lines.joined(separator: "\n") + "\n", selected)
+        return (bundle.decisionTable(for: host, chosen: selected), selected)
     }
 
     /// What `inspect` shows: builds for a fatbin, files for an embedded-files bundle. JSON
@@ -126,10 +123,10 @@ public enum Fatbin {
     }
 
     /// `polybin extract`: the named build, byte-identical to the one packed.
-    public static func extract(_ bundle: LoadedBundle, flavor: String, output: String) throws {
+    public static func extract(_ bundle: LoadedBundle, flavor: String, output: String, progress: Progress = .silent) throws {
         guard let entry = bundle.entry(named: flavor) else {
             throw PolybinError("\(bundle.path): no flavor named \(flavor) (has: \(bundle.entries.map(\.name).joined(separator: ", ")))")
         }
-        try Files.write(bundle.content(of: entry), to: output, executable: bundle.isFatbin)
+        try Files.write(bundle.content(of: entry, progress: progress), to: output, executable: bundle.isFatbin)
     }
 }

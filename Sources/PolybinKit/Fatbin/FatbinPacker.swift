@@ -209,19 +209,34 @@ public struct FatbinPacker {
         }
     }
 
-    /// The frames side by side on the cores, largest first; a lone big frame on zstd's workers.
-    /// Returns each frame's size; `stream`, when given, receives the frames as they are made.
+    /// Whether frames run side by side, one per core: only when a second compression context
+    /// costs no more memory than the largest frame's input, which the zstd CLI holds for the
+    /// same work (it reads a --patch-from reference whole). Small builds at high levels are
+    /// the other way round: at level 19 a 1 MB delta's context is 33 MiB (its tables cover
+    /// prefix and frame), so two side by side doubled the peak RSS the CLI has (docs/packing.md,
+    /// "Memory"); one at a time, the frames cost the same CPU time as the CLI's.
+    static func sideBySide(_ frames: [Frame], level: Int32) -> Bool {
+        guard frames.count > 1 else { return false }
+        let contexts = frames.map { pb_zstd_context_bytes($0.range.count, $0.prefixRange.count, level) }
+        // (size_t)-1, an estimate zstd could not make, comes through as -1: one at a time.
+        return contexts.allSatisfy { $0 > 0 } && contexts.max()! <= frames.map(\.range.count).max()!
+    }
+
+    /// The frames side by side on the cores, largest first, when `sideBySide`; else one at a
+    /// time in data order (each streams straight to the file); a lone big frame on zstd's
+    /// workers. Returns each frame's size; `stream`, when given, receives the frames as they are made.
     @discardableResult
     func compress(_ frames: [Frame], level: Int32, phase: String, into stream: BlobStream? = nil) throws -> [UInt64] {
         let progress = self.progress
         progress.begin(phase, total: UInt64(frames.reduce(0) { $0 + $1.range.count }))
         let workers: Int32 = frames.count == 1 && frames[0].range.count >= Self.threadedFrameBytes ? 2 : 1
+        let parallel = Self.sideBySide(frames, level: level)
         // Ties in data order: the first frame streams to the file, the others wait behind it.
-        let order = frames.indices.sorted { a, b in
+        let order = !parallel ? Array(frames.indices) : frames.indices.sorted { a, b in
             frames[a].range.count != frames[b].range.count ? frames[a].range.count > frames[b].range.count : a < b
         }
         let results = ConcurrentResults<Result<UInt64, PolybinError>>(count: frames.count)
-        DispatchQueue.concurrentPerform(iterations: order.count) { k in
+        let one: @Sendable (Int) -> Void = { k in
             let i = order[k]
             results[i] = Result {
                 let size = try Compression.zstd(frames[i].content, frames[i].range, prefix: frames[i].prefix, frames[i].prefixRange,
@@ -232,6 +247,11 @@ public struct FatbinPacker {
                 return size
             }
             .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
+        }
+        if parallel {
+            DispatchQueue.concurrentPerform(iterations: order.count, execute: one)
+        } else {
+            for k in order.indices { one(k) }
         }
         return try frames.indices.map { try results[$0]!.get() }
     }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Links a payload object with the prebuilt runner archive of the payload's architecture
 /// (its ELF header's e_machine) into a static fatbin.
 public struct Linker {
@@ -8,6 +6,8 @@ public struct Linker {
     public var explicitCompiler: String?
     /// The runner archive; nil for the architecture's default (defaultRunnerArchive(for:)).
     public var explicitRunnerArchive: String?
+    /// Where the linker run shows (phase "linking", of unknown size).
+    public var progress: Progress = .silent
 
     public init(compiler: String? = nil, runnerArchive: String? = nil) {
         explicitCompiler = compiler
@@ -17,7 +17,7 @@ public struct Linker {
     public func compiler(for arch: Architecture) -> String {
         if let explicitCompiler { return explicitCompiler }
         if arch != .host { return "\(arch == .aarch64 ? "aarch64" : "x86_64")-linux-gnu-gcc" }
-        return ProcessInfo.processInfo.environment["CC"].flatMap { $0.isEmpty ? nil : $0 } ?? "cc"
+        return Environment.value("CC") ?? "cc"
     }
 
     /// The runner archive for `arch`: libPolybinRunner.a for this machine's architecture,
@@ -26,7 +26,7 @@ public struct Linker {
     public static func defaultRunnerArchive(for arch: Architecture) -> String {
         if arch == .host { return defaultRunnerArchive() }
         let variable = "POLYBIN_RUNNER_\(arch == .aarch64 ? "AARCH64" : "X86_64")"
-        if let explicit = ProcessInfo.processInfo.environment[variable], !explicit.isEmpty { return explicit }
+        if let explicit = Environment.value(variable) { return explicit }
         let host = defaultRunnerArchive()
         let dir = host.lastIndex(of: "/").map { String(host[...$0]) } ?? ""
         return dir + "libPolybinRunner-\(arch == .aarch64 ? "aarch64" : "x86_64").a"
@@ -37,7 +37,7 @@ public struct Linker {
     /// (`tools/install` writes PREFIX/bin/polybin and PREFIX/lib/polybin/);
     /// POLYBIN_RUNNER names another.
     public static func defaultRunnerArchive() -> String {
-        if let explicit = ProcessInfo.processInfo.environment["POLYBIN_RUNNER"], !explicit.isEmpty { return explicit }
+        if let explicit = Environment.value("POLYBIN_RUNNER") { return explicit }
         func directory(_ path: String) -> String {
             guard let slash = path.lastIndex(of: "/") else { return "." }
             return slash == path.startIndex ? "/" : String(path[..<slash])
@@ -64,6 +64,7 @@ public struct Linker {
             let how = arch == .host ? "swift build -c release --product PolybinRunner" : "tools/bootstrap"
             throw PolybinError("\(runnerArchive): \(arch.name) runner library not found; build it with `\(how)` or pass --runner PATH")
         }
+        progress.begin("linking", total: 0)
         try Files.writeAtomically(output, executable: true) { temp in
             // The payload section gets an address past everything else: its own read-only
             // segment, last in the file.
@@ -76,8 +77,8 @@ public struct Linker {
                 // The temp name is ours, not the user's: the message names the output, however
                 // the tool spelled it (the path given, or its last component).
                 let name = { (path: String) in String(path.split(separator: "/").last ?? Substring(path)) }
-                throw PolybinError(error.message.replacingOccurrences(of: temp, with: output)
-                    .replacingOccurrences(of: name(temp), with: name(output)))
+                throw PolybinError(error.message.replacing(temp, with: output)
+                    .replacing(name(temp), with: name(output)))
             }
         }
     }
@@ -88,10 +89,12 @@ public struct Linker {
     /// at all, or give a fatbin that can only fail at run time (a bundle cut short).
     /// The object is mapped and checked in place: only its ELF headers, symbols and the
     /// bundle's header, index and names are read, whatever the size of the payload.
-    public static func checkPayloadObject(_ path: String) throws {
+    public static func checkPayloadObject(_ path: String, progress: Progress = .silent) throws {
         let file = try MappedFile(path)
+        progress.begin("checking the payload", total: UInt64(file.count))
         // The mapping must outlive every pointer into it, on every path out.
         try withExtendedLifetime(file) { try checkPayloadObject(file, path: path) }
+        progress.advance(by: UInt64(file.count))
     }
 
     private static func checkPayloadObject(_ file: MappedFile, path: String) throws {

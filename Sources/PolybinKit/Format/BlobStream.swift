@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// The data area of a bundle whose blobs learn their sizes only while they are made
 /// (compressed frames, made side by side): blob i goes right after blob i-1, aligned as
@@ -10,7 +10,7 @@ final class BlobStream: @unchecked Sendable {
     private let fd: FileDescriptor
     /// Where the data area starts in the file.
     private let start: UInt64
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var pending: [[UInt8]]
     private var sizes: [UInt64]
     private var finished: [Bool]
@@ -29,37 +29,37 @@ final class BlobStream: @unchecked Sendable {
 
     /// The next bytes of blob `i`.
     func append(_ i: Int, _ bytes: UnsafeRawBufferPointer) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        precondition(!finished[i])
-        if i == current {
-            try fd.write(bytes, at: start + currentOffset + sizes[i])
-        } else {
-            pending[i].append(contentsOf: bytes)
+        try lock.withLock { _ in
+            precondition(!finished[i])
+            if i == current {
+                try fd.write(bytes, at: start + currentOffset + sizes[i])
+            } else {
+                pending[i].append(contentsOf: bytes)
+            }
+            sizes[i] += UInt64(bytes.count)
         }
-        sizes[i] += UInt64(bytes.count)
     }
 
     /// Blob `i` is complete.
     func finish(_ i: Int) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        finished[i] = true
-        while current < finished.count && finished[current] {
-            currentOffset = align(currentOffset + sizes[current], BundleLayout.blobAlignment)
-            current += 1
-            if current < finished.count && !pending[current].isEmpty {
-                try fd.write(pending[current], at: start + currentOffset)
-                pending[current] = []
+        try lock.withLock { _ in
+            finished[i] = true
+            while current < finished.count && finished[current] {
+                currentOffset = align(currentOffset + sizes[current], BundleLayout.blobAlignment)
+                current += 1
+                if current < finished.count && !pending[current].isEmpty {
+                    try fd.write(pending[current], at: start + currentOffset)
+                    pending[current] = []
+                }
             }
         }
     }
 
     /// Every blob's size, once all are finished.
     var blobSizes: [UInt64] {
-        lock.lock()
-        defer { lock.unlock() }
-        precondition(current == finished.count, "a blob was not finished")
-        return sizes
+        lock.withLock { _ in
+            precondition(current == finished.count, "a blob was not finished")
+            return sizes
+        }
     }
 }

@@ -146,19 +146,42 @@ public final class LoadedBundle {
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
-    /// The content of an entry, decoded and verified against its SHA-256.
-    public func content(of entry: Entry) throws -> [UInt8] {
+    /// The content of an entry, decoded and verified against its SHA-256. `progress` hears
+    /// phase "decoding": the bytes of the delta reference (decoded first), then the entry's.
+    public func content(of entry: Entry, progress: Progress = .silent) throws -> [UInt8] {
         // A size that its stored frame cannot produce is refused before it is allocated.
         let checked = pb_entry_check(&bundle, entry.index)
         guard checked == PB_OK else {
             throw PolybinError("\(path): \(entry.name): \(String(cString: pb_status_message(checked)))")
         }
         var out = [UInt8](repeating: 0, count: Int(entry.size))
-        let status = out.withUnsafeMutableBytes { pb_entry_decode(&bundle, entry.index, $0.baseAddress, UInt64($0.count)) }
+        let reference = entry.codec == .delta ? self.entry(named: entry.reference ?? "")?.size ?? 0 : 0
+        progress.begin("decoding", total: reference + entry.size)
+        var decoder = pb_decoder()
+        let status = withUnsafePointer(to: &bundle) { bundle in
+            decoder.bundle = bundle
+            decoder.progress = { context, done in Unmanaged<ProgressCount>.fromOpaque(context!).takeUnretainedValue().report(done) }
+            let count = ProgressCount(progress)
+            decoder.progress_context = Unmanaged.passUnretained(count).toOpaque()
+            defer { pb_decoder_release(&decoder) }
+            return withExtendedLifetime(count) {
+                out.withUnsafeMutableBytes { pb_decode(&decoder, entry.index, $0.baseAddress, -1, nil) }
+            }
+        }
         guard status == PB_OK else {
             throw PolybinError("\(path): \(entry.name): \(String(cString: pb_status_message(status)))")
         }
         return out
+    }
+
+    /// The runner's POLYBIN_EXPLAIN=1 table for `host` with `chosen` selected, formatted by
+    /// the C code the runner formats it with. `host` is in this bundle's architecture.
+    public func decisionTable(for host: FeatureSet, chosen: Entry?) -> String {
+        let index = chosen.map { Int64($0.index) } ?? -1
+        let size = pb_explain_format(&bundle, host.bits, index, nil, 0)
+        var out = [CChar](repeating: 0, count: size + 1)
+        _ = pb_explain_format(&bundle, host.bits, index, &out, out.count)
+        return String(decoding: out.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The entry the runner would choose for these features, as the runner computes it.
@@ -166,5 +189,18 @@ public final class LoadedBundle {
         guard host.arch == arch else { return nil }
         let index = pb_select(&bundle, host.bits)
         return index < 0 ? nil : entries[Int(index)]
+    }
+}
+
+/// Turns the running totals the C decoder reports into the increments Progress takes.
+private final class ProgressCount {
+    let progress: Progress
+    var reported: UInt64 = 0
+
+    init(_ progress: Progress) { self.progress = progress }
+
+    func report(_ done: UInt64) {
+        if done > reported { progress.advance(by: done - reported) }
+        reported = max(reported, done)
     }
 }

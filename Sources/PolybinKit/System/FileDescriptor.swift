@@ -128,14 +128,19 @@ public struct FileDescriptor: Sendable {
     /// Copies `count` bytes of `source` from `sourceOffset` to this file at `offset`, in the
     /// kernel (copy_file_range) where it can, else through a buffer. Holes of a sparse source
     /// are skipped: the destination must read as zeros there already (freshly truncated).
-    /// A source shorter than `count` is an error naming it.
-    public func copy(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64) throws {
+    /// A source shorter than `count` is an error naming it. `progress` advances by every byte
+    /// copied or skipped as a hole, at least every 64 MiB.
+    public func copy(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64,
+                     progress: Progress = .silent) throws {
+        var reported = sourceOffset
         for region in source.dataRegions(from: sourceOffset, count: count) {
+            progress.advance(by: region.lowerBound - reported)
+            reported = region.upperBound
             var from = Int64(region.lowerBound), to = Int64(offset + (region.lowerBound - sourceOffset))
             var left = region.upperBound - region.lowerBound
             var kernel = true
             while left > 0 && kernel {
-                let n = retrying { pb_copy_file_range(source.rawValue, &from, rawValue, &to, Int(min(left, 1 << 30))) }
+                let n = retrying { pb_copy_file_range(source.rawValue, &from, rawValue, &to, Int(min(left, 64 << 20))) }
                 if n < 0 {
                     switch Glibc.errno {
                     case EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EPERM, ETXTBSY: kernel = false
@@ -145,15 +150,18 @@ public struct FileDescriptor: Sendable {
                     throw PolybinError("\(source.path): changed while being read (shrank)")
                 } else {
                     left -= UInt64(n)
+                    progress.advance(by: UInt64(n))
                 }
             }
             if left > 0 {
-                try copyThroughBuffer(from: source, at: UInt64(from), count: left, to: UInt64(to))
+                try copyThroughBuffer(from: source, at: UInt64(from), count: left, to: UInt64(to), progress: progress)
             }
         }
+        progress.advance(by: sourceOffset + count - reported)
     }
 
-    private func copyThroughBuffer(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64) throws {
+    private func copyThroughBuffer(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64,
+                                   progress: Progress) throws {
         let chunk = Int(min(count, 1 << 20))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
@@ -164,6 +172,7 @@ public struct FileDescriptor: Sendable {
             guard got == want else { throw PolybinError("\(source.path): changed while being read (shrank)") }
             try write(UnsafeRawBufferPointer(rebasing: buffer[..<want]), at: offset + done)
             done += UInt64(want)
+            progress.advance(by: UInt64(want))
         }
     }
 
