@@ -76,7 +76,7 @@ public struct FilesPacker {
             // A file whose st_size cannot be trusted (/proc, /sys: no blocks) comes back read
             // whole; one with blocks, found by the walk, is not opened again to be measured.
             let measured = try files.map { file -> (size: UInt64, content: [UInt8]?) in
-                if let status = file.status, status.kind == .regular, status.allocated > 0 || status.size > Self.smallFile {
+                if let status = file.status, status.kind == .regular, !status.sizeMayLie {
                     return (status.size, nil)
                 }
                 return try Files.sizeOrContent(of: file.path)
@@ -194,7 +194,7 @@ public struct FilesPacker {
         return Compressed(hash: digest, size: size, frame: CompressedSpool.Frame(fd: out, offset: 0, count: frameSize))
     }
 
-    /// Files.sizeOrContent reads files of no blocks up to this size.
+    /// Files up to this size are hashed from one read.
     static let smallFile: UInt64 = 1 << 20
 
     /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.

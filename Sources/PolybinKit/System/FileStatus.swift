@@ -13,6 +13,11 @@ public struct FileStatus: Sendable, Equatable {
     /// Bytes actually allocated (a sparse file has fewer than its size).
     public let allocated: UInt64
 
+    /// Whether `size` may not be what reading gives: a file with no block allocated and at
+    /// most 1 MiB (the files of /proc and /sys say 0 or 4096 whatever they hold). Such a file
+    /// is read to its end to learn its content (Files.sizeOrContent).
+    public var sizeMayLie: Bool { allocated == 0 && size <= 1 << 20 }
+
     init(_ info: stat) {
         switch info.st_mode & S_IFMT {
         case S_IFREG: kind = .regular

@@ -47,7 +47,7 @@ public enum Files {
         let fd = try openForReading(path)
         defer { try? fd.close() }
         let info = try fd.status()
-        guard info.allocated == 0 && info.size <= 1 << 20 else { return (info.size, nil) }
+        guard info.sizeMayLie else { return (info.size, nil) }
         let content = try fd.readToEnd(limit: 256 << 20)
         return (UInt64(content.count), content)
     }
