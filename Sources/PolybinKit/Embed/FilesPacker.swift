@@ -314,9 +314,6 @@ extension FilesPacker.Packed {
                 at += UInt64(n)
             }
         }
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
         var at = layout.dataOffset
         for (blob, source) in sources.enumerated() {
             try pad(to: layout.blobs[blob].offset, from: &at)
@@ -324,26 +321,12 @@ extension FilesPacker.Packed {
             case .bytes(let stored):
                 try stored.withUnsafeBytes(body)
             case .spooled(let frame):
-                var done: UInt64 = 0
-                while done < frame.count {
-                    let want = Int(min(UInt64(chunk), frame.count - done))
-                    let got = try frame.fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: frame.offset + done)
-                    guard got == want else { throw PolybinError("\(frame.fd.path): changed while being read") }
-                    try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
-                    done += UInt64(got)
-                }
+                try frame.fd.stream(from: frame.offset, count: frame.count, body)
             case .file(let path, let size):
                 let input = try Files.openForReading(path)
                 defer { try? input.close() }
                 guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
-                var done: UInt64 = 0
-                while done < size {
-                    let want = Int(min(UInt64(chunk), size - done))
-                    let got = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: done)
-                    guard got == want else { throw PolybinError("\(path): changed while being read (shrank)") }
-                    try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
-                    done += UInt64(got)
-                }
+                try input.stream(count: size, body)
                 guard try input.status().size == size else { throw PolybinError("\(path): changed while being read") }
             }
             at = layout.blobs[blob].offset + layout.blobs[blob].size

@@ -66,16 +66,16 @@ public struct FileDescriptor: Sendable {
         return done
     }
 
-    /// Hands `body` the file's first `count` bytes a MiB at a time, from offset 0; a file
-    /// that ends first is an error.
-    public func stream(count: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Hands `body` the file's `count` bytes from `offset` a MiB at a time; a file that ends
+    /// first is an error.
+    public func stream(from offset: UInt64 = 0, count: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let chunk = Int(min(max(count, 1), 1 << 20))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
         var done: UInt64 = 0
         while done < count {
             let want = Int(min(UInt64(chunk), count - done))
-            let got = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: done)
+            let got = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: offset + done)
             guard got == want else { throw PolybinError("\(path): changed while being read (shrank)") }
             try body(UnsafeRawBufferPointer(rebasing: buffer[..<got]))
             done += UInt64(got)
@@ -162,17 +162,11 @@ public struct FileDescriptor: Sendable {
 
     private func copyThroughBuffer(from source: FileDescriptor, at sourceOffset: UInt64, count: UInt64, to offset: UInt64,
                                    progress: Progress) throws {
-        let chunk = Int(min(count, 1 << 20))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
         var done: UInt64 = 0
-        while done < count {
-            let want = Int(min(UInt64(chunk), count - done))
-            let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: sourceOffset + done)
-            guard got == want else { throw PolybinError("\(source.path): changed while being read (shrank)") }
-            try write(UnsafeRawBufferPointer(rebasing: buffer[..<want]), at: offset + done)
-            done += UInt64(want)
-            progress.advance(by: UInt64(want))
+        try source.stream(from: sourceOffset, count: count) { piece in
+            try write(piece, at: offset + done)
+            done += UInt64(piece.count)
+            progress.advance(by: UInt64(piece.count))
         }
     }
 
