@@ -302,17 +302,6 @@ public struct ObjectLayout: Sendable {
         try fd.write(head, at: 0)
         try fd.write(tail, at: payloadOffset + payloadSize)
     }
-
-    /// Creates `path` as one of `files`: head and tail written, the payload region zero and
-    /// sparse until `payload` fills it (it gets the file and the payload's offset).
-    public func write(to path: FilePath, in files: OutputFiles, payload: (FileDescriptor, UInt64) throws -> Void) throws {
-        try files.create(path) { fd in
-            try fd.resize(to: size)
-            try fd.write(head, at: 0)
-            try fd.write(tail, at: payloadOffset + payloadSize)
-            try payload(fd, payloadOffset)
-        }
-    }
 }
 
 /// The parts of an ELF64 little-endian relocatable object that adding a section needs, read
