@@ -56,6 +56,14 @@ import Testing
         return Array(out.prefix(count))
     }
 
+    /// Compiles `parent` into `dir` and returns its path: it runs a command and reports the
+    /// command's peak RSS as `maxrss_kb=` on stderr (peakKiB reads it).
+    static func buildParent(in dir: URL) throws -> String {
+        try parent.write(to: dir.appendingPathComponent("parent.c"), atomically: true, encoding: .utf8)
+        #expect(try run("cc", ["-O2", "-o", "parent", "parent.c"], cwd: dir).status == 0)
+        return dir.appendingPathComponent("parent").path
+    }
+
     static func peakKiB(_ result: ProcessResult) -> Int? {
         result.err.split(separator: "\n").last { $0.hasPrefix("maxrss_kb=") }.flatMap { Int($0.dropFirst(10)) }
     }
@@ -64,8 +72,7 @@ import Testing
         guard TestEnvironment.has("cc") else { Issue.record("cc is missing: apt-get install gcc"); return }
         let dir = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.parent.write(to: dir.appendingPathComponent("parent.c"), atomically: true, encoding: .utf8)
-        #expect(try run("cc", ["-O2", "-o", "parent", "parent.c"], cwd: dir).status == 0)
+        let parent = try Self.buildParent(in: dir)
         try Self.program.write(to: dir.appendingPathComponent("program.c"), atomically: true, encoding: .utf8)
         // The reference (baseline) and a delta against it (v2, which every x86-64 host in use runs).
         var base = Self.data(Self.megabytes << 20, seed: 1)
@@ -85,7 +92,7 @@ import Testing
         for strategy in ["memfd", "tmpfile", "cache"] {
             let scratch = dir.appendingPathComponent("cold-\(strategy)")
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-            let result = try run("\(dir.path)/parent", ["\(dir.path)/fatbin"], environment: [
+            let result = try run(parent, ["\(dir.path)/fatbin"], environment: [
                 "POLYBIN_EXEC": strategy, "POLYBIN_FLAVOR": "x86-64-v2", "POLYBIN_CACHE_DIR": scratch.path, "TMPDIR": scratch.path,
             ])
             #expect(result.status == 0 && result.out == direct.out, "\(strategy): \(result.err)")

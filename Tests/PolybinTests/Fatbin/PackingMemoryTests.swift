@@ -13,8 +13,7 @@ import Testing
         guard TestEnvironment.has("cc") else { Issue.record("cc is missing: apt-get install gcc"); return }
         let dir = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try ColdLaunchMemoryTests.parent.write(to: dir.appendingPathComponent("parent.c"), atomically: true, encoding: .utf8)
-        #expect(try run("cc", ["-O2", "-o", "parent", "parent.c"], cwd: dir).status == 0)
+        let parent = try ColdLaunchMemoryTests.buildParent(in: dir)
         // Four level builds of about 1 MB that differ in a few bytes, as real level builds do.
         let size = 1 << 20
         var body = ColdLaunchMemoryTests.data(size, seed: 3)
@@ -25,8 +24,8 @@ import Testing
             try Data(BundleRoundTripTests.fakeExecutable(body)).write(to: URL(fileURLWithPath: path))
             flavors += ["--flavor", "\(level)=\(path)"]
         }
-        let startup = try run("\(dir.path)/parent", [TestEnvironment.polybin, "--version"])
-        let packed = try run("\(dir.path)/parent", [TestEnvironment.polybin, "pack", "-o", "\(dir.path)/bundle"] + flavors)
+        let startup = try run(parent, [TestEnvironment.polybin, "--version"])
+        let packed = try run(parent, [TestEnvironment.polybin, "pack", "-o", "\(dir.path)/bundle"] + flavors)
         #expect(packed.status == 0, "\(packed.err)")
         let bundle = try LoadedBundle(bytes: Array(Data(contentsOf: dir.appendingPathComponent("bundle"))), path: "bundle")
         #expect(bundle.entries.count == 4 && bundle.entries.filter { $0.codec == .delta }.count == 3)
