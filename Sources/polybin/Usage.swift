@@ -6,6 +6,7 @@ extension Polybin {
     /// ("did you mean build?"; mistyped options get one from ArgumentParser itself), and a
     /// usage error is one `polybin:` line naming the help to read, like every other error.
     static func main() {
+        FileSizeLimit.failWritesInsteadOfDying()
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             if let word = arguments.first, let problem = unknownSubcommand(word) { throw ValidationError(problem) }

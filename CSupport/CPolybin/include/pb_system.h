@@ -29,6 +29,11 @@ int pb_wait(pid_t pid, int *code, int *signaled);
 /* pipe2(fds, O_CLOEXEC): fds[0] reads, fds[1] writes. */
 int pb_pipe(int fds[2]);
 
+/* A write past RLIMIT_FSIZE (`ulimit -f`) fails with EFBIG instead of killing the process
+ * with SIGXFSZ, so that polybin reports it in one line and removes what it was writing.
+ * Children started by pb_spawn get the default action back. */
+void pb_file_size_limit_fails_writes(void);
+
 /* Removes PATH (a file, or with DIRECTORY set a directory and the entries in it) if polybin
  * dies of SIGINT, SIGTERM, SIGHUP or SIGQUIT before pb_keep_on_signal(slot); the process then
  * dies of that signal as it would have. Signals the process ignores stay ignored. Returns the

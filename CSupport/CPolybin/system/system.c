@@ -70,3 +70,5 @@ int pb_wait(pid_t pid, int *code, int *signaled) {
 }
 
 int pb_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+void pb_file_size_limit_fails_writes(void) { signal(SIGXFSZ, SIG_IGN); }

@@ -16,11 +16,18 @@ public enum Fatbin {
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")
         // The bundle streams into its place in the object; head and tail follow its size.
-        try Files.create(object) { fd in
-            let offset = ObjectEmitter.standalonePayloadOffset
-            let layout = try packer.pack(flavors, into: fd, at: offset)
-            try ObjectEmitter(section: payloadSection, machine: .init(layout.arch)).layout(payloadSize: layout.size)
-                .writeAround(into: fd)
+        do {
+            try Files.create(object) { fd in
+                let offset = ObjectEmitter.standalonePayloadOffset
+                let layout = try packer.pack(flavors, into: fd, at: offset)
+                try ObjectEmitter(section: payloadSection, machine: .init(layout.arch)).layout(payloadSize: layout.size)
+                    .writeAround(into: fd)
+            }
+        } catch let error as SystemError where error.path == object {
+            // The scratch object is polybin's (a full disk, `ulimit -f`): the message names the output.
+            throw PolybinError("\(output): writing the payload object: \(error.call): \(error.reason)")
+        } catch let error as PolybinError where error.message.contains(object.description) {
+            throw PolybinError("\(output): \(error.message.replacing(object.description, with: "writing the payload object"))")
         }
         var linker = linker
         linker.progress = packer.progress

@@ -76,7 +76,7 @@ public enum Files {
             try FileSystem.rename(temp, to: path)
         } catch {
             try? FileSystem.remove(temp)
-            throw error
+            throw SystemError.naming(path, insteadOf: temp, in: error)
         }
     }
 

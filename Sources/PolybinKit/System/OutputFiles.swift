@@ -16,13 +16,16 @@ public final class OutputFiles {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(temp, [.writeOnly, .create, .truncate, .noFollow])
-        } catch let error as SystemError {
-            // The user named the output, not its temporary file.
+        } catch {
             removal.keep()
-            throw SystemError(error.call, path, errno: error.errno)
+            throw SystemError.naming(path, insteadOf: temp, in: error)
         }
         staged.append((temp, path, removal))
-        try fd.fill(body)
+        do {
+            try fd.fill(body)
+        } catch {
+            throw SystemError.naming(path, insteadOf: temp, in: error)
+        }
     }
 
     /// Writes the parts one after the other without joining them.

@@ -24,6 +24,19 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
         (path.map { "\($0): " } ?? "") + "\(call): \(reason)"
     }
 
+    /// `error`, naming `path` where it named `temporary`: the user named the output, not the
+    /// temporary file it is written to before its rename.
+    /// (A failure reported from a worker thread comes as a PolybinError holding the text.)
+    static func naming(_ path: FilePath, insteadOf temporary: FilePath, in error: Error) -> Error {
+        if let error = error as? SystemError, error.path == temporary {
+            return SystemError(error.call, path, errno: error.errno)
+        }
+        if let error = error as? PolybinError, error.message.contains(temporary.description) {
+            return PolybinError(error.message.replacing(temporary.description, with: path.description))
+        }
+        return error
+    }
+
     /// The same failure as a PolybinError, for code that reports one error type.
     public var polybinError: PolybinError { PolybinError(description) }
 }
