@@ -16,15 +16,9 @@ import Testing
     @Test(arguments: verbs.map(\.name))
     func aWritePastTheLimitIsOneLineAndLeavesNothing(verb: String) throws {
         let arguments = try #require(Self.verbs.first { $0.name == verb }).arguments
-        let dir = try TestEnvironment.temporaryDirectory("fsize")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let work = dir.appendingPathComponent("work"), tmp = dir.appendingPathComponent("tmp")
-        for d in [work, tmp] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
         // 3 MiB that no codec shrinks, after a real program (pack and build take an executable).
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: try ReliabilityFixtures.probe("x86-64")))
-        let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
-        bytes.append(noise.readData(ofLength: 3 << 20))
-        try bytes.write(to: work.appendingPathComponent("big.bin"))
+        let (dir, work, tmp) = try ReliabilityFixtures.noisyBuild("fsize", named: "big.bin", noise: 3 << 20)
+        defer { try? FileManager.default.removeItem(at: dir) }
         // 1000 blocks of 512 bytes: the input is readable, no output fits.
         let command = "ulimit -f 1000 && exec \"$0\" \"$@\""
         let result = try run("/bin/sh", ["-c", command, TestEnvironment.polybin] + arguments,

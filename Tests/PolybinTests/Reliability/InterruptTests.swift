@@ -32,15 +32,9 @@ import Testing
 
     @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
     func aSignalWhilePackingLeavesNoTemporaryOutput(signal: Int32) throws {
-        let dir = try ReliabilityFixtures.scratch("interrupt-pack")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let tmp = dir.appendingPathComponent("tmp"), work = dir.appendingPathComponent("work")
-        for d in [tmp, work] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
         // A build that takes seconds at level 19: the probe followed by 8 MiB of noise.
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: try ReliabilityFixtures.probe("x86-64")))
-        let noise = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
-        bytes.append(noise.readData(ofLength: 8 << 20))
-        try bytes.write(to: work.appendingPathComponent("big"))
+        let (dir, work, tmp) = try ReliabilityFixtures.noisyBuild("interrupt-pack", named: "big", noise: 8 << 20)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let outcome = try Self.interrupt(["pack", "-o", "out", "--level", "19", "--flavor", "x86-64=big", "--flavor", "x86-64-v2=big"],
                                          in: work, tmp: tmp, signal: signal) {
             Self.listing(work).contains { $0.hasPrefix(".out.tmp-") }

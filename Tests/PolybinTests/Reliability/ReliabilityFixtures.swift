@@ -100,6 +100,20 @@ enum ReliabilityFixtures {
         try TestEnvironment.temporaryDirectory("polybin-\(label)")
     }
 
+    /// A scratch directory holding `work/` with `name`, the probe followed by `noise` random
+    /// bytes (a build no codec shrinks much), and an empty `tmp/` to be the step's TMPDIR:
+    /// for tests that check a step leaves nothing in either.
+    static func noisyBuild(_ label: String, named name: String, noise: Int) throws -> (dir: URL, work: URL, tmp: URL) {
+        let dir = try scratch(label)
+        let work = dir.appendingPathComponent("work"), tmp = dir.appendingPathComponent("tmp")
+        for d in [work, tmp] { try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true) }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: try probe("x86-64")))
+        guard let random = FileHandle(forReadingAtPath: "/dev/urandom") else { throw FixtureError("/dev/urandom cannot be read") }
+        bytes.append(random.readData(ofLength: noise))
+        try bytes.write(to: work.appendingPathComponent(name))
+        return (dir, work, tmp)
+    }
+
     /// The environment every runner test starts from: no HOME cache, a private cache dir.
     static func environment(cache: URL, _ extra: [String: String] = [:]) -> [String: String] {
         var env = ["PATH": "/usr/local/bin:/usr/bin:/bin", "POLYBIN_CACHE_DIR": cache.path]
