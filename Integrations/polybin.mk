@@ -5,7 +5,7 @@
 #     POLYBIN_PROGRAM := fatbin-demo
 #     POLYBIN_SOURCES := main.c kernel.c level.c
 #     POLYBIN_CFLAGS  := -O3
-#     include path/to/Templates/polybin.mk
+#     include path/to/Integrations/polybin.mk
 #
 # `make` (the goal `polybin-all`) then writes $(POLYBIN_BUILDDIR)/fatbin-demo: one static
 # executable that, at launch, runs the best of its builds that the CPU supports.
