@@ -242,7 +242,7 @@ endif
 # Embedded files
 # ---------------------------------------------------------------------------------------------
 #
-# One line per bundle links files and directories into a C or C++ program (README.md, "Embedded files"):
+# One line per bundle links files and directories into a C or C++ program (docs/embedding.md, "Embedded files"):
 #
 #     $(eval $(call polybin_embed,assets,web scripts))
 #

@@ -1,4 +1,4 @@
-# php-host.mk: a PHP application as one executable (README.md, "A PHP application as one
+# php-host.mk: a PHP application as one executable (docs/php-host.md, "A PHP application as one
 # executable"). Set the variables, then include this file:
 #
 #     PHP_APP_DIR   := /usr/share/arcanist      # the application's tree, embedded whole
