@@ -21,8 +21,12 @@ let package = Package(
         .target(
             name: "CPolybin",
             path: "CSupport/CPolybin",
+            exclude: ["audit"],
             linkerSettings: [.linkedLibrary("zstd")]
         ),
+        // The audit's disassembler (Zydis through dlopen), declared in CPolybin's pb_disasm.h:
+        // a target of its own so that the runner archive, which links CPolybin, never holds it.
+        .target(name: "CPolybinAudit", path: "CSupport/CPolybin/audit", publicHeadersPath: "."),
         // main() and the payload symbols, only for the runner archive.
         .target(name: "RunnerEntry", path: "CSupport/RunnerEntry"),
         .target(
@@ -30,13 +34,13 @@ let package = Package(
             dependencies: ["CPolybin", "RunnerEntry"],
             swiftSettings: [.enableExperimentalFeature("Embedded")]
         ),
-        .target(name: "PolybinKit", dependencies: ["CPolybin"]),
+        .target(name: "PolybinKit", dependencies: ["CPolybin", "CPolybinAudit"]),
         .target(name: "PolybinFiles", dependencies: ["CPolybin"]),
         .executableTarget(
             name: "polybin",
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .plugin(name: "PolybinEmbed", capability: .buildTool(), dependencies: ["polybin"]),
-        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin"]),
+        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin", "CPolybinAudit"]),
     ]
 )
