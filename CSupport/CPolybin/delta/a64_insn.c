@@ -63,7 +63,7 @@ int pb_a64_retarget(uint32_t word, uint64_t address, uint64_t target, uint32_t *
     case PB_A64_ADR: case PB_A64_ADRP: {
         if (kind == PB_A64_ADRP) {
             if (target & 0xFFF) return 0;
-            distance = (int64_t)((target >> 12) - (address >> 12));
+            distance = (int64_t)(target - (address & ~0xFFFull)) / 4096;
         }
         if (!fits(distance, 21)) return 0;
         uint32_t imm = (uint32_t)distance & 0x1FFFFFu;
