@@ -309,13 +309,14 @@ size_t pb_x86_decode(const uint8_t *code, size_t available, pb_x86_insn *insn)
     if (available < MAX_LENGTH) return decode_any(code, available, insn);
     uint64_t w;
     memcpy(&w, code, sizeof w);
-    /* The walk is bound by latency (where this instruction ends is where the next begins):
-     * the chain is load, REX test, one shift, two table loads and three adds. */
+    /* The walk is partly bound by latency (where this instruction ends is where the next
+     * begins): the chain is a load, two selects, two table loads and a few adds. */
     size_t rex = (w & 0xF0) == 0x40;
     size_t wide = rex & (w >> 3);
-    size_t escape = rex ? (uint8_t)(w >> 8) == 0x0F : (uint8_t)w == 0x0F;
+    w = rex ? w >> 8 : w;
+    size_t escape = (uint8_t)w == 0x0F;
+    w = escape ? w >> 8 : w;
     size_t modrm_at = rex + escape + 1;
-    w >>= 8 * (modrm_at - 1);
     uint8_t entry = opcodes[escape][(uint8_t)w];
     if (entry & SPECIAL) return decode_any(code, available, insn);
     uint8_t m = (uint8_t)(w >> 8), sib = (uint8_t)(w >> 16);
