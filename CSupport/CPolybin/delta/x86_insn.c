@@ -297,12 +297,13 @@ static const uint64_t lanes[128][2] = { LANES64(0), LANES64(64) };
 #undef LANES16
 #undef LANES64
 
+_Static_assert(sizeof(pb_x86_insn) == 6, "the fast path writes pb_x86_insn as six bytes of one word");
+
 /* Most compiled instructions are a REX, a 0F, an opcode that the tables settle, and ModRM.
  * With 15 bytes in hand none of their reads needs a bounds check: the bytes come from one
- * 8-byte load and shifts, the answer from three table loads and arithmetic, with no branch a
- * CPU mispredicts. This is the loop the runner's denormalise pass runs; the rest (legacy
- * prefixes, VEX, EVEX, the odd opcodes: about 5 % of a compiler's instructions) goes the
- * careful way. */
+ * 8-byte load, the answer from three table loads and arithmetic, with no branch a CPU
+ * mispredicts often. This is the loop the runner's denormalise pass runs; the rest (legacy
+ * prefixes, VEX, EVEX and the odd opcodes) goes the careful way. */
 size_t pb_x86_decode(const uint8_t *code, size_t available, pb_x86_insn *insn)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -18,7 +18,7 @@ typedef struct pb_x86_insn {
     uint8_t rel_size;    /* 1 or 4 (0: none); the target is the instruction's end + the field */
     uint8_t rip_offset;  /* RIP-relative disp32 (legacy, VEX, EVEX); target = end + disp32 */
     uint8_t imm_offset;  /* immediate bytes, not counting rel/moffs fields and 3DNow's suffix */
-    uint8_t imm_size;    /* 1, 2, 4, 8, or 3 for ENTER (imm16 then imm8) and EXTRQ/INSERTQ (2) */
+    uint8_t imm_size;    /* 1, 2, 4 or 8; ENTER's imm16, imm8 count 3, EXTRQ/INSERTQ's imm8, imm8 2 */
 } pb_x86_insn;
 
 /* Decodes the instruction at code[0], reading no byte at or past code[available]. Returns its
