@@ -22,11 +22,13 @@ typedef struct pb_x86_insn {
 } pb_x86_insn;
 
 /* Decodes the instruction at code[0], reading no byte at or past code[available]. Returns its
- * length and fills *insn, or returns 0 (insn->length 0) when it cannot decode it: invalid in
- * 64-bit mode, XOP, EVEX maps other than 0F/0F38/0F3A, a 66-prefixed rel16 branch (Intel and
- * AMD disagree on its length), longer than 15 bytes, or cut off by `available`. Legacy
- * prefixes (repeated, segment, 66, 67, F0, F2, F3), REX, VEX2, VEX3 and EVEX are decoded. The
- * packer and the runner stop walking a function at a 0, so both leave the same fields raw. */
+ * length and fills *insn, or returns 0 (every field 0) when it cannot decode it: an opcode
+ * invalid in 64-bit mode, XOP, VEX/EVEX after 66/F2/F3/F0/REX or with a map or reserved bit
+ * no CPU has, EVEX maps 5 and 6 (AVX512-FP16), a 66-prefixed rel32 branch (rel16 on AMD,
+ * rel32 on Intel), more than 15 bytes, or cut off by `available`. Legacy prefixes (repeated,
+ * segment, 66, 67, F0, F2, F3), REX, VEX2, VEX3 and EVEX are decoded; so are opcodes of a
+ * known shape that no CPU implements (it measures, it does not validate). The packer and the
+ * runner stop walking a function at a 0, so both leave the same fields raw. */
 size_t pb_x86_decode(const uint8_t *code, size_t available, pb_x86_insn *insn);
 
 /* ---- aarch64 -------------------------------------------------------------------------------
