@@ -65,6 +65,28 @@ import Testing
         }
     }
 
+    /// What fuzz_insn.c checks, on its regression inputs, through the same C calls.
+    @Test func insnRegressionInputsDecodeWithinTheirBytes() throws {
+        let files = try Self.inputs("insn")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/insn")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            for at in bytes.indices {
+                var insn = pb_x86_insn()
+                let length = bytes.withUnsafeBufferPointer { pb_x86_decode($0.baseAddress! + at, bytes.count - at, &insn) }
+                #expect(length <= min(15, bytes.count - at) && Int(insn.length) == length, "\(file.lastPathComponent) at \(at)")
+                #expect(Int(insn.rel_offset) + Int(insn.rel_size) <= length && Int(insn.imm_offset) + Int(insn.imm_size) <= length)
+            }
+            for at in stride(from: 0, to: bytes.count - 3, by: 4) {
+                let word = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+                var target: UInt64 = 0, again: UInt32 = 0
+                if pb_a64_target(word, 0x400000, &target) == 1 {
+                    #expect(pb_a64_retarget(word, 0x400000, target, &again) == 1 && again == word, "\(file.lastPathComponent) word \(at / 4)")
+                }
+            }
+        }
+    }
+
     @Test func everyRegressionInputReplaysCleanUnderAddressSanitizer() throws {
         let result = try run(TestEnvironment.root.appendingPathComponent("tools/fuzz").path, ["--replay"], cwd: TestEnvironment.root)
         #expect(result.status == 0, "tools/fuzz --replay: \(result.err)")
