@@ -292,9 +292,9 @@ pb_elf_status pb_elf_segment_at(pb_elf *elf, uint32_t index, pb_elf_segment *out
 }
 
 pb_elf_status pb_elf_segment_of_type(pb_elf *elf, uint32_t type, uint32_t from, pb_elf_segment *out) {
-    const uint8_t *table = elf->base + elf->header.phoff;
+    /* Pointers into the table are formed only for entries open_segments checked. */
     for (uint32_t i = from; i < elf->segment_count; i++)
-        if (pb_le32(table + (uint64_t)i * elf->header.phentsize) == type) return pb_elf_segment_at(elf, i, out);
+        if (pb_le32(elf->base + elf->header.phoff + (uint64_t)i * elf->header.phentsize) == type) return pb_elf_segment_at(elf, i, out);
     memset(out, 0, sizeof *out);
     return pb_elf_fail(elf, PB_ELF_E_NOT_FOUND, "no program header of type %#x", type);
 }
