@@ -253,6 +253,8 @@ pb_elf_status pb_elf_function_table(pb_elf *elf, pb_elf_function *functions, uin
     pb_elf_status status = pb_elf_frames_open(elf, &frames);
     if (status == PB_ELF_E_NOT_FOUND) return PB_ELF_OK;
     if (status != PB_ELF_OK) return status;
+    /* An object's pc_begin fields wait for their relocations: its addresses say nothing yet. */
+    int relocatable = elf->header.type == PB_ET_REL;
     pb_elf_fde fde;
     while ((status = pb_elf_frames_next(elf, &frames, &fde)) != PB_ELF_END) {
         if (status != PB_ELF_OK) {
@@ -261,7 +263,7 @@ pb_elf_status pb_elf_function_table(pb_elf *elf, pb_elf_function *functions, uin
         }
         if (*count < capacity) functions[*count] = (pb_elf_function){fde.start, fde.size, fde.offset};
         (*count)++;
-        if (!pb_elf_is_executable_range(elf, fde.start, fde.size))
+        if (!relocatable && !pb_elf_is_executable_range(elf, fde.start, fde.size))
             add_problem(problems, problem_capacity, problem_count, PB_FRAME_OUTSIDE_CODE, fde.offset, fde.start, fde.size);
     }
     if (*count > capacity)
@@ -269,7 +271,7 @@ pb_elf_status pb_elf_function_table(pb_elf *elf, pb_elf_function *functions, uin
                            (unsigned long long)capacity);
     if (*count > 1) qsort(functions, (size_t)*count, sizeof *functions, by_start);
     uint64_t reach = 0;
-    for (uint64_t i = 0; i < *count; i++) {
+    for (uint64_t i = 0; i < *count && !relocatable; i++) {
         const pb_elf_function *fn = &functions[i];
         if (i > 0 && fn->start < reach)
             add_problem(problems, problem_capacity, problem_count, PB_FRAME_OVERLAP, fn->fde, fn->start, fn->size);

@@ -125,7 +125,9 @@ static pb_elf_status walk_needs(pb_elf *elf, need_visitor visit, void *context) 
             out.index = pb_le16(a + 6);
             if ((status = pb_elf_string(elf, section.link, pb_le32(a + 8), &out.name)) != PB_ELF_OK) return status;
             if (visit(context, &out)) return PB_ELF_OK;
-            if (pb_le32(a + 12) == 0) break;
+            if (pb_le32(a + 12) == 0 && i + 1 < count)
+                return pb_elf_fail(elf, PB_ELF_E_VERSION, ".gnu.version_r: %s needs %u versions, and its chain ends after %u",
+                                   out.file, count, i + 1);
             aux += pb_le32(a + 12);
         }
         if (pb_le32(need + 12) == 0) return PB_ELF_OK;

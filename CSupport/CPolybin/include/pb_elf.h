@@ -368,7 +368,8 @@ uint64_t pb_elf_frames_capacity(uint64_t size);
  * PB_ELF_E_ARGUMENT, and the array is not sorted). Problems (overlaps, FDEs outside
  * executable code, an unreadable entry) go into problems[0..problem_capacity) with
  * *problem_count set to how many there were; they do not fail the call. No .eh_frame:
- * PB_ELF_OK with *count 0. */
+ * PB_ELF_OK with *count 0. In a relocatable object (whose pc_begin fields its relocations
+ * fill in) only unreadable entries are problems. */
 pb_elf_status pb_elf_function_table(pb_elf *elf, pb_elf_function *functions, uint64_t capacity, uint64_t *count,
                                     pb_elf_frame_problem *problems, uint64_t problem_capacity,
                                     uint64_t *problem_count);

@@ -120,11 +120,8 @@ package final class ELFFile {
         self.owner = owner
         elf = .allocate(capacity: 1)
         let status = pb_elf_open(elf, bytes.baseAddress, UInt64(bytes.count), segmentsOnly ? UInt32(PB_ELF_OPEN_SEGMENTS_ONLY) : 0)
-        if status != PB_ELF_OK {
-            let failure = Failure(status: status, reason: Self.reason(elf))
-            elf.deallocate()
-            throw failure
-        }
+        // deinit runs for an initializer that throws here, and frees `elf`.
+        guard status == PB_ELF_OK else { throw Failure(status: status, reason: Self.reason(elf)) }
     }
 
     /// A mapped file, read where it lies.
@@ -364,8 +361,9 @@ package final class ELFFile {
 
     /// The functions `.eh_frame` describes, sorted, and what is wrong with them.
     package func functionTable() throws -> FunctionTable {
-        let size = try section(named: ".eh_frame").map { $0.size } ?? 0
-        let capacity = pb_elf_frames_capacity(size)
+        // Sized by the section's bytes in the file, never by what its header claims.
+        let size = try section(named: ".eh_frame").map { try contents(of: $0).count } ?? 0
+        let capacity = pb_elf_frames_capacity(UInt64(size))
         var functions = [pb_elf_function](repeating: pb_elf_function(), count: Int(capacity))
         var problems = [pb_elf_frame_problem](repeating: pb_elf_frame_problem(), count: 64)
         var count: UInt64 = 0, problemCount: UInt64 = 0
