@@ -22,6 +22,12 @@ pb_elf_status pb_elf_fail(pb_elf *elf, pb_elf_status status, const char *format,
 /* The NUL-terminated string at `offset` of the `size` bytes at `table`, or NULL. */
 const char *pb_elf_string_in(const uint8_t *table, uint64_t size, uint64_t offset);
 
+/* The header of section `index` (< section_count, or 0 while opening). */
+const uint8_t *pb_elf_section_header(const pb_elf *elf, uint32_t index);
+
+/* The section name table's bytes; NULL and 0 when the file names no such table. */
+pb_elf_status pb_elf_names_table(pb_elf *elf, const uint8_t **table, uint64_t *size);
+
 /* Section names for reasons: "5 (.text)", or "5" when the name cannot be read. */
 void pb_elf_section_label(pb_elf *elf, uint32_t index, char *out, size_t size);
 

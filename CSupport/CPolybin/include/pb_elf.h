@@ -8,9 +8,10 @@
  * the mapping (which must outlive them) or go into arrays the caller provides.
  *
  * Split by concern, so that a program links only what it calls (an archive member is pulled in
- * only when referenced): elf/elf.c (header, sections, segments, addresses; the runner needs
- * only this), elf/symbols.c (symbols, versions, dynamic section, relocations), elf/notes.c,
- * elf/eh_frame.c (CIEs, FDEs and the function table built on them). */
+ * only when referenced): elf/elf.c (opening, program headers, PT_INTERP: all the runner
+ * needs), elf/sections.c (section headers, strings, the address map), elf/symbols.c (symbols,
+ * versions, dynamic section, relocations), elf/notes.c, elf/eh_frame.c (CIEs, FDEs and the
+ * function table built on them). */
 #ifndef PB_ELF_H
 #define PB_ELF_H
 #include <stddef.h>
@@ -106,7 +107,7 @@ typedef struct pb_elf {
                                       files whose section headers may be gone or damaged) */
 pb_elf_status pb_elf_open(pb_elf *elf, const void *bytes, uint64_t size, unsigned flags);
 
-/* ---- Sections ---- */
+/* ---- Sections (elf/sections.c) ---- */
 typedef struct pb_elf_section {
     const char *name;           /* NUL-terminated, inside the mapping */
     uint32_t index;
@@ -148,7 +149,7 @@ pb_elf_status pb_elf_segment_bytes(pb_elf *elf, const pb_elf_segment *segment, c
 /* The PT_INTERP path (NUL-terminated inside the segment) in *path, NULL when there is none. */
 pb_elf_status pb_elf_interpreter(pb_elf *elf, const char **path);
 
-/* ---- Addresses (what function tables and instruction walks need) ---- */
+/* ---- Addresses (elf/sections.c: what function tables and instruction walks need) ---- */
 /* The file offset of the `count` bytes at virtual address `address`: through the PT_LOAD
  * segment holding them in the file (executables, shared objects), or, without segments,
  * through the allocated section holding them. PB_ELF_E_NOT_FOUND when no segment or section
