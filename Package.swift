@@ -30,7 +30,12 @@ let package = Package(
             dependencies: ["CPolybin", "RunnerEntry"],
             swiftSettings: [.enableExperimentalFeature("Embedded")]
         ),
-        .target(name: "PolybinKit", dependencies: ["CPolybin"]),
+        .target(
+            name: "PolybinKit",
+            dependencies: ["CPolybin"],
+            // The generated C's templates, compiled in: polybin needs no file beside it.
+            resources: [.embedInCode("Emit/Templates/embed.h.in"), .embedInCode("Emit/Templates/embed.c.in")]
+        ),
         .target(name: "PolybinFiles", dependencies: ["CPolybin"]),
         .executableTarget(
             name: "polybin",

@@ -1,7 +1,7 @@
 import CPolybin
 import RunnerEntry
 
-/// The runner's exit codes for its own failures (README, "Exit codes").
+/// The runner's exit codes for its own failures (docs/runner.md, "Exit codes").
 enum RunnerExit {
     static let badEnvironment: Int32 = 120
     static let corruptPayload: Int32 = 121
@@ -72,7 +72,7 @@ public func runnerMain(
     let chosen = choose(&bundle, host: host, variables)
     let order = variables.exec ?? packedOrder(bundle)
     // The decision line, completed with the strategy and place by the C layer immediately
-    // before the exec that runs the build (README, "Runner environment").
+    // before the exec that runs the build (docs/runner.md, "Runner environment").
     var announce = Text()
     if variables.log {
         announce.add("polybin: cpu ")

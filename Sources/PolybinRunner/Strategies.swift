@@ -71,7 +71,7 @@ func launch(
             state.argv = UnsafePointer(argv)
             state.envp = UnsafePointer(envp)
             // A secure exec runs from memfd only: the cache and temporary directories are places
-            // the caller can name, write or plant files in (README, "setuid and setgid fatbins").
+            // the caller can name, write or plant files in (docs/runner.md, "setuid and setgid fatbins").
             for strategy in secure ? [UInt32(PB_STRATEGY_MEMFD.rawValue)] : order.strategies {
                 var result: Int32
                 switch strategy {

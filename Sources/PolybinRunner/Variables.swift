@@ -1,7 +1,7 @@
 import CPolybin
 
 /// The POLYBIN_* variables the runner reads, each checked once at start against its one rule
-/// (README, "Runner environment"). A variable that is set is always checked, whether or not
+/// (docs/runner.md, "Runner environment"). A variable that is set is always checked, whether or not
 /// this launch would use it, and a value that breaks its rule (an empty one included) exits
 /// 120 with one line naming the variable. Under a secure exec pb_env reports every variable
 /// unset, so none of this applies there.

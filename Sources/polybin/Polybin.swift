@@ -8,7 +8,7 @@ struct Polybin: ParsableCommand {
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
         discussion: """
             Each pipeline step is its own subcommand so make rules can call them one by one.
-            Shell completion: polybin --generate-completion-script bash|zsh|fish (README.md, "Shell completion").
+            Shell completion: polybin --generate-completion-script bash|zsh|fish (docs/command-line.md, "Shell completion").
             """,
         version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,

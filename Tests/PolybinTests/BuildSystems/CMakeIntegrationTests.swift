@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Templates/cmake through find_package(Polybin), on brotli's own CMake project from Debian's
+/// Integrations/cmake through find_package(Polybin), on brotli's own CMake project from Debian's
 /// source package (unmodified, fetched once into the build cache by tools/debian-source and
 /// copied here so the test can edit it): configure, a fatbin of the brotli CLI at two levels
 /// built in parallel, a no-op rebuild that repacks nothing, an edit that rebuilds every level,
@@ -66,7 +66,7 @@ import Testing
             try scratch.write("notes\n", to: "project/data/docs/notes.txt")
             BuildSystems.succeeded(try run("cmake", ["-G", generator, "-S", scratch.path("project"), "-B", build.path,
                                                      "-DCMAKE_BUILD_TYPE=Release"] + brotliArguments + [
-                                                     "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Templates/cmake").path)",
+                                                     "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Integrations/cmake").path)",
                                                      "-DPOLYBIN_EXECUTABLE=\(TestEnvironment.polybin)",
                                                      "-DPOLYBIN_RUNNER=\(TestEnvironment.runnerArchive)"]),
                                    "cmake configure (\(generator))", sourceLocation: sourceLocation)

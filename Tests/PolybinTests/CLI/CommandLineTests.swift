@@ -2,7 +2,7 @@ import Foundation
 import PolybinKit
 import Testing
 
-/// The command line's habits (README, "Command line"): one version, suggestions for typos,
+/// The command line's habits (docs/command-line.md, "Command line"): one version, suggestions for typos,
 /// typed choices that help and completion list, and options that would be ignored refused.
 @Suite struct CommandLineTests {
     /// Runs polybin in a fresh directory; the result and what the directory holds afterwards.

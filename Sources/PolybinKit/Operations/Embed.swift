@@ -13,7 +13,7 @@ public enum EmbedMode: String, CaseIterable, Sendable {
 }
 
 /// `polybin embed`: files and directories → a bundle → an object or C source with a lookup
-/// API (README.md, "Embedded files"). The same inputs give byte-identical outputs, wherever it runs.
+/// API (docs/embedding.md, "Embedded files"). The same inputs give byte-identical outputs, wherever it runs.
 ///
 /// Nothing is lost and nothing goes stale: outputs that are one file with an input or with
 /// each other are refused before anything is written; a directory walked leaves the outputs

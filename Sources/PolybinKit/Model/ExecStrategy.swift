@@ -1,6 +1,6 @@
 import CPolybin
 
-/// How the runner executes the rebuilt program (README, "Exec strategies").
+/// How the runner executes the rebuilt program (docs/runner.md, "Exec strategies").
 public enum ExecStrategy: String, CaseIterable, Sendable {
     case cache, memfd, tmpfile
 

@@ -5,7 +5,7 @@
 #     POLYBIN_PROGRAM := fatbin-demo
 #     POLYBIN_SOURCES := main.c kernel.c level.c
 #     POLYBIN_CFLAGS  := -O3
-#     include path/to/Templates/polybin.mk
+#     include path/to/Integrations/polybin.mk
 #
 # `make` (the goal `polybin-all`) then writes $(POLYBIN_BUILDDIR)/fatbin-demo: one static
 # executable that, at launch, runs the best of its builds that the CPU supports.
@@ -242,7 +242,7 @@ endif
 # Embedded files
 # ---------------------------------------------------------------------------------------------
 #
-# One line per bundle links files and directories into a C or C++ program (README.md, "Embedded files"):
+# One line per bundle links files and directories into a C or C++ program (docs/embedding.md, "Embedded files"):
 #
 #     $(eval $(call polybin_embed,assets,web scripts))
 #

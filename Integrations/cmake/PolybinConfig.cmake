@@ -1,4 +1,4 @@
-# find_package(Polybin): fatbins and embedded files for CMake projects (README.md, "CMake").
+# find_package(Polybin): fatbins and embedded files for CMake projects (docs/fatbins.md, "CMake").
 #
 #   polybin_add_fatbin(TARGET [LEVELS level...] [OUTPUT file] [ZSTD_LEVEL n] [CMAKE_ARGS arg...])
 #       Builds the executable TARGET once per level (default x86-64 x86-64-v2 x86-64-v3

@@ -1,4 +1,4 @@
-/// Fills Templates/embed.h.in and Templates/embed.c.in (compiled in as EmbedTemplates) for
+/// Fills Emit/Templates/embed.h.in and embed.c.in (compiled in as EmbedTemplates) for
 /// one bundle: the header with the lookup API, and the C file with the payload definition,
 /// the table of files and the lookup functions.
 struct EmbedSource {
@@ -38,7 +38,7 @@ struct EmbedSource {
             "FILES": files.joined(separator: "\n"), "STORED": stored.joined(separator: "\n"),
         ]
         let parts = EmbedTemplates.source.split(separator: "@PAYLOAD@", omittingEmptySubsequences: false)
-        precondition(parts.count == 2, "Templates/embed.c.in holds @PAYLOAD@ exactly once")
+        precondition(parts.count == 2, "Emit/Templates/embed.c.in holds @PAYLOAD@ exactly once")
         return [Array(fill(String(parts[0]), values).utf8), payload, Array(fill(String(parts[1]), values).utf8)]
     }
 

@@ -1,5 +1,5 @@
 /// The lookup tables of `--mode object` as data for the object (ObjectEmitter.Tables), in
-/// the layout Templates/embed.c.in declares for LP64 targets:
+/// the layout Emit/Templates/embed.c.in declares for LP64 targets:
 ///
 ///     NAME_files[n]       polybin_file { const char *name; const unsigned char *data; size_t size; }
 ///     NAME_stored[n]      struct polybin_stored { size_t offset; size_t size; int zstd; }
