@@ -3,8 +3,9 @@ import Testing
 @testable import PolybinKit
 
 /// The real ELF files the reader is compared with readelf on: programs of /usr/bin (dynamic
-/// PIEs), and, compiled once per test run, a static glibc program (IFUNCs, IRELATIVE), a C++
-/// program that throws (zPLR CIEs, LSDAs), an aarch64 program and relocatable objects.
+/// PIEs), and, compiled once per test run, static glibc programs for both architectures
+/// (IFUNCs, IRELATIVE), a C++ program that throws (zPLR CIEs, LSDAs, DT_RUNPATH), an aarch64
+/// PIE (DT_RPATH) and relocatable objects.
 final class ELFPrograms: @unchecked Sendable {
     let dir: URL
     /// label -> path
@@ -53,16 +54,18 @@ final class ELFPrograms: @unchecked Sendable {
         try Self.cxxSource.write(to: cxx, atomically: true, encoding: .utf8)
         func out(_ name: String) -> String { dir.appendingPathComponent(name).path }
         try mustRun("gcc", ["-O1", "-static", "-o", out("static"), c.path])
-        try mustRun("g++", ["-O1", "-o", out("throws"), cxx.path])
+        // DT_RUNPATH (the linker's default for -rpath) on one program, DT_RPATH on another.
+        try mustRun("g++", ["-O1", "-Wl,-rpath,/opt/elf-test/lib", "-o", out("throws"), cxx.path])
         try mustRun("gcc", ["-O1", "-c", "-o", out("program.o"), c.path])
         try mustRun("g++", ["-O1", "-c", "-o", out("throws.o"), cxx.path])
         guard TestEnvironment.has(ArmFixture.gcc) else {
             throw FixtureError("\(ArmFixture.gcc) is missing: tools/bootstrap installs gcc-aarch64-linux-gnu")
         }
-        try mustRun(ArmFixture.gcc, ["-O1", "-o", out("aarch64"), c.path])
+        try mustRun(ArmFixture.gcc, ["-O1", "-Wl,--disable-new-dtags,-rpath,/opt/elf-test/old", "-o", out("aarch64"), c.path])
+        try mustRun(ArmFixture.gcc, ["-O1", "-static", "-o", out("aarch64-static"), c.path])
         try mustRun(ArmFixture.gcc, ["-O1", "-c", "-o", out("aarch64.o"), c.path])
         let system = ["/usr/bin/ls", "/usr/bin/env", "/usr/bin/sort"].filter { FileManager.default.fileExists(atPath: $0) }
-        files = system.map { ($0, $0) } + ["static", "throws", "aarch64", "program.o", "throws.o", "aarch64.o"].map { ($0, out($0)) }
+        files = system.map { ($0, $0) } + ["static", "throws", "aarch64", "aarch64-static", "program.o", "throws.o", "aarch64.o"].map { ($0, out($0)) }
     }
 
     static func open(_ path: String) throws -> (ELFFile, MappedFile) {
