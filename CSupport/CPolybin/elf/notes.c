@@ -10,27 +10,27 @@ enum { NT_GNU_ABI_TAG = 1, NT_GNU_BUILD_ID = 3, NT_GNU_PROPERTY_TYPE_0 = 5 };
 
 static uint64_t round_up(uint64_t value, uint64_t align) { return (value + align - 1) & ~(align - 1); }
 
-static void notes_over(pb_elf_notes *out, const uint8_t *bytes, uint64_t size, uint64_t align) {
+/* A walk over `size` bytes at `bytes` when `status` (of getting them) is PB_ELF_OK. */
+static pb_elf_status notes_over(pb_elf_status status, pb_elf_notes *out, const uint8_t *bytes, uint64_t size, uint64_t align) {
+    memset(out, 0, sizeof *out);
+    if (status != PB_ELF_OK) return status;
     out->at = bytes;
     out->end = bytes + size;
     /* Names and descriptors are padded to 8 only in notes aligned to 8 (GNU properties). */
     out->align = align == 8 ? 8 : 4;
+    return PB_ELF_OK;
 }
 
 pb_elf_status pb_elf_notes_in_section(pb_elf *elf, const pb_elf_section *section, pb_elf_notes *out) {
-    const uint8_t *bytes;
-    memset(out, 0, sizeof *out);
+    const uint8_t *bytes = NULL;
     pb_elf_status status = pb_elf_section_bytes(elf, section, &bytes);
-    if (status == PB_ELF_OK) notes_over(out, bytes, section->size, section->align);
-    return status;
+    return notes_over(status, out, bytes, section->size, section->align);
 }
 
 pb_elf_status pb_elf_notes_in_segment(pb_elf *elf, const pb_elf_segment *segment, pb_elf_notes *out) {
-    const uint8_t *bytes;
-    memset(out, 0, sizeof *out);
+    const uint8_t *bytes = NULL;
     pb_elf_status status = pb_elf_segment_bytes(elf, segment, &bytes);
-    if (status == PB_ELF_OK) notes_over(out, bytes, segment->filesz, segment->align);
-    return status;
+    return notes_over(status, out, bytes, segment->filesz, segment->align);
 }
 
 pb_elf_status pb_elf_note_next(pb_elf *elf, pb_elf_notes *notes, pb_elf_note *out) {
