@@ -5,6 +5,7 @@
 #include "pb_features.h"
 #include "pb_cpu.h"
 #include "pb_bundle.h"
+#include "pb_elf.h"
 #include "pb_codec.h"
 #include "pb_launch.h"
 #include "pb_system.h"

@@ -1,3 +1,5 @@
+import CPolybin
+
 /// Where a fatbin keeps its payload, read from the ELF headers of a file that holds no valid
 /// bundle: what tells a fatbin whose payload was stripped from one whose bundle header is
 /// damaged, and both from a program that never had one.
@@ -14,50 +16,35 @@ enum PayloadPlace: Equatable {
     static let runnerMark = Array("the payload is gone from this file".utf8)
 
     init(_ bytes: [UInt8]) {
-        guard bytes.count >= 64, bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]), bytes[4] == 2, bytes[5] == 1,
-              [2, 3].contains(bytes.le16(16)), LoadedBundle.contains(bytes, Self.runnerMark) else {
+        guard let header = try? ELFFile.header(Array(bytes.prefix(64))),
+              header.type == UInt16(PB_ET_EXEC) || header.type == UInt16(PB_ET_DYN),
+              LoadedBundle.contains(bytes, Self.runnerMark) else {
             self = .none
             return
         }
-        if let section = Self.payloadSectionSize(bytes) {
-            self = section > 0 ? .damaged : .removed
-        } else if let segment = Self.payloadSegmentSize(bytes) {
-            self = segment > 0 ? .damaged : .removed
-        } else {
-            self = .removed
+        // Without usable section headers the payload segment tells; without either, the
+        // runner alone is left.
+        let size = bytes.withUnsafeBytes { Self.payloadSectionSize($0) ?? Self.payloadSegmentSize($0) } ?? 0
+        self = size > 0 ? .damaged : .removed
+    }
+
+    /// The size of the `.polybin` section; nil when the file has no section headers or
+    /// damaged ones, 0 when it has them and none of that name (or one with no bytes in the file).
+    static func payloadSectionSize(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard let elf = try? ELFFile(bytes, owner: nil), elf.sectionCount > 0 else { return nil }
+        do {
+            guard let section = try elf.section(named: Fatbin.payloadSection) else { return 0 }
+            return section.holdsNoBytes ? 0 : section.size
+        } catch {
+            return nil
         }
     }
 
-    /// The size of the `.polybin` section; nil when the file has no section headers, 0 when
-    /// it has them and none of that name (or one with no bytes in the file).
-    static func payloadSectionSize(_ bytes: [UInt8]) -> UInt64? {
-        let shoff = bytes.le64(0x28), size = Int(bytes.le16(0x3A)), count = Int(bytes.le16(0x3C)), names = Int(bytes.le16(0x3E))
-        guard shoff > 0, size >= 64, count > 0, names < count, shoff <= UInt64(bytes.count),
-              (UInt64(bytes.count) - shoff) / UInt64(size) >= UInt64(count) else { return nil }
-        func header(_ i: Int) -> Int { Int(shoff) + i * size }
-        let table = header(names), tableOffset = bytes.le64(table + 24), tableSize = bytes.le64(table + 32)
-        guard tableOffset <= UInt64(bytes.count), UInt64(bytes.count) - tableOffset >= tableSize else { return nil }
-        let wanted = Array(Fatbin.payloadSection.utf8) + [0]
-        for i in 0..<count {
-            let at = header(i), name = UInt64(bytes.le32(at))
-            guard name < tableSize, tableSize - name >= UInt64(wanted.count) else { continue }
-            let start = Int(tableOffset + name)
-            guard Array(bytes[start..<start + wanted.count]) == wanted else { continue }
-            let type = bytes.le32(at + 4)
-            return type == 8 ? 0 : bytes.le64(at + 32)  // SHT_NOBITS holds nothing in the file
-        }
-        return 0
-    }
-
-    /// The file size of the PT_LOAD segment at the payload's address (0 when none).
-    static func payloadSegmentSize(_ bytes: [UInt8]) -> UInt64? {
-        let phoff = bytes.le64(0x20), size = Int(bytes.le16(0x36)), count = Int(bytes.le16(0x38))
-        guard phoff > 0, size >= 56, phoff <= UInt64(bytes.count),
-              (UInt64(bytes.count) - phoff) / UInt64(size) >= UInt64(count) else { return nil }
-        for i in 0..<count {
-            let at = Int(phoff) + i * size
-            if bytes.le32(at) == 1 && bytes.le64(at + 16) == Fatbin.payloadAddress { return bytes.le64(at + 32) }
-        }
-        return 0
+    /// The file size of the PT_LOAD segment at the payload's address (0 when none); nil when
+    /// the file has no program headers or damaged ones.
+    static func payloadSegmentSize(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard let elf = try? ELFFile(bytes, owner: nil, segmentsOnly: true), elf.segmentCount > 0 else { return nil }
+        let load = elf.segments().first { $0.type == UInt32(PB_PT_LOAD) && $0.address == Fatbin.payloadAddress }
+        return load?.fileSize ?? 0
     }
 }

@@ -1,3 +1,5 @@
+import CPolybin
+
 /// Links a payload object with the prebuilt runner archive of the payload's architecture
 /// (its ELF header's e_machine) into a static fatbin.
 public struct Linker {
@@ -55,7 +57,7 @@ public struct Linker {
 
     public func link(payloadObject: String, output: String) throws {
         let header = try Files.readPrefix(payloadObject, count: 64)
-        guard header.count >= 20, header.starts(with: [0x7F, 0x45, 0x4C, 0x46]), let arch = Architecture(elfHeader: header) else {
+        guard let arch = Architecture(elfHeader: header) else {
             throw PolybinError("\(payloadObject): not an x86-64 or aarch64 ELF object (make it with polybin object or by compiling polybin generate-c output)")
         }
         let runnerArchive = explicitRunnerArchive ?? Linker.defaultRunnerArchive(for: arch)
@@ -99,13 +101,18 @@ public struct Linker {
 
     private static func checkPayloadObject(_ file: MappedFile, path: String) throws {
         let bytes = file.bytes
-        guard bytes.count >= 64, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46], bytes[16] == 1, bytes[17] == 0 else {
+        guard let header = try? ELFFile.header(Array(bytes.prefix(64))), header.type == UInt16(PB_ET_REL) else {
             throw PolybinError("\(path): not a relocatable object (make one with polybin object, or compile a generate-c file with cc -c)")
         }
-        guard let elf = try? ELFObject(file, named: path) else {
+        guard let elf = try? ELFFile(file), elf.sectionCount > 0, (try? elf.sectionsInFile()) != nil else {
             throw PolybinError("\(path): corrupt object: its section headers are damaged or lie past the end of the file")
         }
-        let symbols = elf.definedSymbols()
+        let symbols: [String: ELFFile.Symbol]
+        do {
+            symbols = try elf.definedSymbols()
+        } catch {
+            throw PolybinError("\(path): corrupt object: \(error)")
+        }
         guard let start = symbols["polybin_bundle"], let size = symbols["polybin_bundle_size"] else {
             // Say what the object holds, in the words the other verbs use.
             guard try LoadedBundle.locateInObject(bytes, path: path) else {
@@ -116,11 +123,11 @@ public struct Linker {
         if symbols["main"] != nil {
             throw PolybinError("\(path): defines main, which would replace the runner's: the program would run without the runner (link the payload object alone)")
         }
-        guard let sizeBytes = elf.contents(ofSection: size.section, at: size.value, count: 8) else {
+        guard let sizeBytes = try? elf.contents(of: elf.section(at: Int(size.section)), at: size.value, count: 8) else {
             throw PolybinError("\(path): corrupt payload: polybin_bundle_size lies outside its section")
         }
         let declared = sizeBytes.le64(0)
-        guard let payload = elf.contents(ofSection: start.section, at: start.value, count: declared) else {
+        guard let payload = try? elf.contents(of: elf.section(at: Int(start.section)), at: start.value, count: declared) else {
             throw PolybinError("\(path): corrupt payload: polybin_bundle_size says \(declared) bytes, more than the section of polybin_bundle holds")
         }
         let bundle = try LoadedBundle.bundle(at: payload, path: path)

@@ -27,10 +27,11 @@ public enum Architecture: UInt16, CaseIterable, Sendable {
         }
     }
 
-    /// The architecture of an ELF file from its header (e_machine), nil for other machines.
+    /// The architecture of an ELF64 little-endian file from its header (e_machine), nil for
+    /// other machines and for bytes that are not such a header.
     public init?(elfHeader bytes: [UInt8]) {
-        guard bytes.count >= 20 else { return nil }
-        self.init(rawValue: UInt16(bytes[18]) | UInt16(bytes[19]) << 8)
+        guard let header = try? ELFFile.header(bytes) else { return nil }
+        self.init(rawValue: header.machine)
     }
 
     /// The architecture a fatbin bundle records (docs/format.md: version 1 means x86-64);

@@ -1,6 +1,7 @@
 import CPolybin
 import Foundation
 import Testing
+@testable import PolybinKit
 
 /// TESTING.md, "Fuzzing": the inputs under Tests/Fuzz/regressions (findings of tools/fuzz
 /// turned into regressions, and hand-made hostile bundles) replayed on every test run.
@@ -84,6 +85,26 @@ import Testing
                     #expect(pb_a64_retarget(word, 0x400000, target, &again) == 1 && again == word, "\(file.lastPathComponent) word \(at / 4)")
                 }
             }
+        }
+    }
+
+    /// valid-* inputs read cleanly in full through every reader; every other one is refused
+    /// somewhere, with a reason, or has its FDEs reported.
+    @Test func elfRegressionInputsAreRefusedOrReadSafely() throws {
+        let files = try Self.inputs("elf")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/elf")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            let label = file.lastPathComponent
+            var reports: [String] = []
+            do {
+                reports = ELFExercise.reports(try ELFFile(copying: bytes))
+            } catch {
+                reports = ["\(error)"]
+                #expect(!"\(error)".isEmpty, "\(label): refused without a reason")
+            }
+            if let elf = try? ELFFile(copying: bytes, segmentsOnly: true) { _ = ELFExercise.reports(elf) }
+            #expect(reports.isEmpty == label.hasPrefix("valid-"), "\(label): \(reports)")
         }
     }
 
