@@ -8,7 +8,6 @@
 
 enum { EHDR_SIZE = 64, SHDR_SIZE = 64, PHDR_SIZE = 56, PN_XNUM = 0xffff };
 
-
 static pb_elf_status vfail(char *reason, size_t size, pb_elf_status status, const char *format, va_list args) {
     if (reason && size) vsnprintf(reason, size, format, args);
     return status;
