@@ -14,20 +14,19 @@ _start:
     prfm    pldl1keep, 1f
     adr     x3, 1f
     adr     x4, _start
+    // An ADRP and its partner: the page of `table`, then the access at table+OFFSET.
+    .macro page_pair base, access, value, offset
+    adrp    \base, table
+    \access \value, [\base, :lo12:table+\offset]
+    .endm
     adrp    x5, table
     add     x5, x5, :lo12:table
-    adrp    x6, table
-    ldr     x7, [x6, :lo12:table+8]
-    adrp    x8, table
-    ldrb    w9, [x8, :lo12:table+3]
-    adrp    x10, table
-    ldrh    w11, [x10, :lo12:table+6]
-    adrp    x12, table
-    str     w13, [x12, :lo12:table+12]
-    adrp    x14, table
-    ldr     q3, [x14, :lo12:table+16]
-    adrp    x15, table
-    ldr     d4, [x15, :lo12:table+24]
+    page_pair x6, ldr, x7, 8
+    page_pair x8, ldrb, w9, 3
+    page_pair x10, ldrh, w11, 6
+    page_pair x12, str, w13, 12
+    page_pair x14, ldr, q3, 16
+    page_pair x15, ldr, d4, 24
     tbz     x0, #40, 3f
     tbnz    w1, #3, 3f
     cbz     x0, 3f
