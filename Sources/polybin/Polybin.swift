@@ -111,8 +111,8 @@ struct Object: ParsableCommand {
             defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             // Checked in place, then copied into the object by the kernel: never read into memory.
-            let file = try LoadedBundle.mappedBundleFile(bundle)
-            let arch = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)
+            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
+            let arch = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)
             let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
             let input = try Files.openForReading(FilePath(bundle))
             defer { try? input.close() }
@@ -143,8 +143,8 @@ struct GenerateC: ParsableCommand {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             progress.begin("writing C", total: 0)
             // Checked in place, then read a MiB at a time into the literal: never held whole.
-            let file = try LoadedBundle.mappedBundleFile(bundle)
-            _ = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)   // refuses another architecture's fatbin
+            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
+            _ = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)   // refuses another architecture's fatbin
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             let emitter = CEmitter(symbol: symbol, section: section)
             let input = try Files.openForReading(FilePath(bundle))
