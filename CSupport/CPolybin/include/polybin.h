@@ -8,4 +8,5 @@
 #include "pb_codec.h"
 #include "pb_launch.h"
 #include "pb_system.h"
+#include "pb_payload.h"
 #endif

@@ -1,3 +1,5 @@
+import CPolybin
+
 /// Where a fatbin keeps its payload, read from the ELF headers of a file that holds no valid
 /// bundle: what tells a fatbin whose payload was stripped from one whose bundle header is
 /// damaged, and both from a program that never had one.
@@ -10,8 +12,13 @@ enum PayloadPlace: Equatable {
     /// The runner and a non-empty payload section are there, but no bundle in it.
     case damaged
 
-    /// Text only the fatbin runner holds (its message for a stripped payload).
-    static let runnerMark = Array("the payload is gone from this file".utf8)
+    /// Text only the fatbin runner holds (its message for a stripped payload), from the C
+    /// layer, which keeps it out of polybin's own bytes.
+    static let runnerMark: [UInt8] = {
+        var mark = [UInt8](repeating: 0, count: Int(PB_RUNNER_MARK_MAX))
+        let count = pb_runner_mark(&mark)
+        return Array(mark.prefix(count))
+    }()
 
     init(_ bytes: [UInt8]) {
         guard bytes.count >= 64, bytes.starts(with: [0x7F, 0x45, 0x4C, 0x46]), bytes[4] == 2, bytes[5] == 1,

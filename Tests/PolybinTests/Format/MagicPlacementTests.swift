@@ -6,7 +6,8 @@ import Testing
 /// bundle.c keeps the bundle magic masked so that no program holding the reader holds the
 /// magic itself: a search for a bundle (`pb_bundle_locate`, `polybin inspect`) must find only
 /// real payloads. A Swift literal of the magic once put it into polybin's own text, and
-/// `polybin inspect polybin` said "bundle version is not supported".
+/// `polybin inspect polybin` said "bundle version is not supported". The same holds for the
+/// runner mark (text only a runner holds), which tells a stripped fatbin from other programs.
 @Suite struct MagicPlacementTests {
     static var magic: [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Int(PB_MAGIC_SIZE))
@@ -14,10 +15,11 @@ import Testing
         return bytes
     }
 
-    /// Every offset in `path` where the magic starts.
-    static func magicOffsets(in path: String) throws -> [Int] {
+    static var runnerMark: [UInt8] { PayloadPlace.runnerMark }
+
+    /// Every offset in `path` where `magic` (the bundle magic unless told) starts.
+    static func magicOffsets(in path: String, of magic: [UInt8] = Self.magic) throws -> [Int] {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        let magic = Self.magic
         guard bytes.count >= magic.count else { return [] }
         return (0...(bytes.count - magic.count)).filter { i in
             bytes[i] == magic[0] && (1..<magic.count).allSatisfy { bytes[i + $0] == magic[$0] }
@@ -29,6 +31,14 @@ import Testing
                         TestEnvironment.requireFile("\(TestEnvironment.buildDir)/libPolybinRunner-aarch64.a")]
         for path in products {
             #expect(try Self.magicOffsets(in: path) == [], "\(path) holds the bundle magic")
+        }
+    }
+
+    @Test func bothRunnerArchivesHoldTheRunnerMarkAndTheReleasePolybinDoesNot() throws {
+        #expect(Self.runnerMark == Array("the payload is gone from this file".utf8))
+        #expect(try Self.magicOffsets(in: TestEnvironment.polybin, of: Self.runnerMark) == [])
+        for path in [TestEnvironment.runnerArchive, TestEnvironment.requireFile("\(TestEnvironment.buildDir)/libPolybinRunner-aarch64.a")] {
+            #expect(try !Self.magicOffsets(in: path, of: Self.runnerMark).isEmpty, "\(path) lacks the runner mark")
         }
     }
 
