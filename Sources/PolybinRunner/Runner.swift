@@ -70,7 +70,7 @@ public func runnerMain(
         pb_exit(chosen < 0 ? RunnerExit.noUsableFlavor : 0)
     }
     let chosen = choose(&bundle, host: host, variables)
-    let order = variables.exec ?? packedOrder(bundle)
+    let order = variables.exec ?? bundle.exec
     // The decision line, completed with the strategy and place by the C layer immediately
     // before the exec that runs the build (README, "Runner environment").
     var announce = Text()

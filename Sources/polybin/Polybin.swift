@@ -42,7 +42,7 @@ struct FlavorOptions: ParsableArguments {
 
     @Option(name: .customLong("exec"), help: ArgumentHelp(
         "Default exec strategy order for the runner: cache, memfd, tmpfile, any non-empty subset in any order; default cache,memfd,tmpfile (POLYBIN_EXEC overrides at run time).",
-        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.parse)
+        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.init(parsing:))
     var execOrder: ExecOrder = .standard
 
     @Option(help: ArgumentHelp(
@@ -53,7 +53,7 @@ struct FlavorOptions: ParsableArguments {
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
-        packer.execOrder = execOrder.strategies
+        packer.execOrder = execOrder
         packer.reference = reference.packerReference
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }

@@ -4,6 +4,7 @@
 #include "pb_sha256.h"
 #include "pb_features.h"
 #include "pb_cpu.h"
+#include "pb_exec_order.h"
 #include "pb_bundle.h"
 #include "pb_codec.h"
 #include "pb_launch.h"

@@ -97,7 +97,7 @@ public enum Fatbin {
         return Report(
             polybin_version: PolybinVersion.current, path: bundle.path, kind: "fatbin",
             arch: bundle.arch?.name, file_size: fileSize,
-            bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
+            bundle_size: bundle.byteCount, exec_order: bundle.execOrder.strategies.map(\.name),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
                     name: e.name, level: e.features.levelName, features: e.features.names, size: e.size,

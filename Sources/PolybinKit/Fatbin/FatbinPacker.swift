@@ -21,7 +21,7 @@ public struct FatbinPacker {
     public var compressionLevel: Int32? = nil
     public var reference: Reference = .auto
     /// Strategy order the runner uses unless POLYBIN_EXEC overrides it.
-    public var execOrder: [ExecStrategy] = ExecStrategy.defaultOrder
+    public var execOrder: ExecOrder = .standard
     /// Where the phases of a long pack are shown (`Progress.terminal`).
     public var progress: Progress = .silent
 
@@ -116,7 +116,7 @@ public struct FatbinPacker {
                 reference: isReference ? nil : chosen.flavor.name, size: UInt64(build.file.count),
                 storedSize: storedSize, features: build.flavor.features.bits, identity: build.hash)
         }
-        let execOrder = ExecStrategy.pack(execOrder)
+        let execOrder = self.execOrder.packed
         // The data area's place depends on the names alone.
         let dataOffset = try BundleLayout(kind: .fatbin, execOrder: execOrder, arch: arch!.0,
                                           inputs: builds.map { input($0, storedSize: 0) }).dataOffset

@@ -141,11 +141,7 @@ public final class LoadedBundle {
     public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
     /// Decoded and validated by the C reader when the bundle was opened.
-    public var execOrder: [ExecStrategy] {
-        withUnsafeBytes(of: bundle.exec_strategies) { raw in
-            raw.prefix(Int(bundle.exec_count)).compactMap { code in ExecStrategy.allCases.first { $0.code == UInt32(code) } }
-        }
-    }
+    public var execOrder: ExecOrder { ExecOrder(bundle.exec) }
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
