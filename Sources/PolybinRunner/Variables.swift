@@ -22,7 +22,7 @@ struct Variables {
         v.explain = flag("POLYBIN_EXPLAIN")
         v.log = flag("POLYBIN_LOG")
         if let value = CText.variable("POLYBIN_FLAVOR") {
-            if !isFlavorName(value) {
+            if pb_flavor_name_valid(value.pointer, value.count) == 0 {
                 malformed("POLYBIN_FLAVOR", value, "a flavor name (1 to 64 of A-Z a-z 0-9 . _ - +)")
             }
             v.flavor = value
@@ -57,19 +57,6 @@ struct Variables {
         if value.equals("1") { return true }
         if value.equals("0") { return false }
         malformed(name, value, "1 or 0")
-    }
-
-    /// The names `polybin build` accepts for a flavor.
-    static func isFlavorName(_ value: CText) -> Bool {
-        let count = value.count
-        guard count >= 1 && count <= 64 else { return false }
-        for i in 0..<count {
-            let c = UInt8(bitPattern: value.pointer[i])
-            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2E || c == 0x5F || c == 0x2D || c == 0x2B
-            if !ok { return false }
-        }
-        return true
     }
 
     /// A non-empty comma-separated list of cache, memfd, tmpfile, each at most once
