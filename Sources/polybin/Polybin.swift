@@ -212,7 +212,7 @@ struct Explain: ParsableCommand {
             }
             let (text, selected) = try Fatbin.explain(try LoadedBundle(path: file), host: host)
             print(text, terminator: "")
-            if selected == nil { throw ExitCode(122) }
+            if selected == nil { throw ExitCode(Fatbin.noUsableFlavorExit) }  // the runner's code for the same answer
         }
     }
 }

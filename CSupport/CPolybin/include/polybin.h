@@ -7,6 +7,7 @@
 #include "pb_exec_order.h"
 #include "pb_bundle.h"
 #include "pb_names.h"
+#include "pb_exit_codes.h"
 #include "pb_codec.h"
 #include "pb_launch.h"
 #include "pb_system.h"

@@ -1,3 +1,4 @@
+import CPolybin
 import FoundationEssentials
 
 /// The fatbin pipeline and its introspection, as the CLI verbs call them.
@@ -8,6 +9,9 @@ public enum Fatbin {
     public static let payloadSection = ".polybin"
     /// The address the linker gives it, past everything the runner has.
     public static let payloadAddress: UInt64 = 0x4000_0000
+    /// The exit status of "no usable flavor": the runner's (pb_exit_codes.h), which `polybin
+    /// explain` gives too when it would select nothing.
+    public static let noUsableFlavorExit = Int32(PB_EXIT_NO_USABLE_FLAVOR)
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
