@@ -24,7 +24,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("zstd")]
         ),
         // main() and the payload symbols, only for the runner archive.
-        .target(name: "RunnerEntry", path: "CSupport/RunnerEntry"),
+        .target(name: "RunnerEntry", dependencies: ["CPolybin"], path: "CSupport/RunnerEntry"),
         .target(
             name: "PolybinRunner",
             dependencies: ["CPolybin", "RunnerEntry"],

@@ -100,7 +100,7 @@ struct Object: ParsableCommand {
 
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
     @Option(help: "The object's architecture (default: a fatbin's own, else this machine's).") var target: Architecture?
     @OptionGroup var progressOptions: ProgressOptions
@@ -132,7 +132,7 @@ struct GenerateC: ParsableCommand {
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
     @Option(help: "The architecture the C is compiled for: the C is the same for both; a fatbin of another architecture is refused.") var target: Architecture?
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
     @OptionGroup var progressOptions: ProgressOptions
 

@@ -7,6 +7,9 @@ public enum Fatbin {
     /// end of the file (Linker), so a truncated fatbin loses payload pages, which the runner
     /// reports as corruption, rather than its own data, which would crash it before main().
     public static let payloadSection = ".polybin"
+    /// The payload's symbol, which the runner reads (pb_payload.h); `<symbol>_size` holds its size.
+    public static let payloadSymbol = PB_PAYLOAD_SYMBOL
+    static let payloadSizeSymbol = PB_PAYLOAD_SYMBOL + PB_PAYLOAD_SIZE_SUFFIX
     /// The address the linker gives it, past everything the runner has.
     public static let payloadAddress: UInt64 = 0x4000_0000
     /// The exit status of "no usable flavor": the runner's (pb_exit_codes.h), which `polybin
