@@ -132,21 +132,9 @@ public struct FatbinPacker {
         return layout
     }
 
-    /// SHA-256 of a mapped build in slices, dropping each slice once hashed: hashing every
-    /// build first must not make them all resident at once.
+    /// SHA-256 of a mapped build, each slice dropped from memory once hashed (FileHash).
     func hash(_ file: MappedFile) -> [UInt8] {
-        var ctx = pb_sha256_ctx()
-        pb_sha256_init(&ctx)
-        let slice = 8 << 20
-        for start in stride(from: 0, to: file.count, by: slice) {
-            let end = min(file.count, start + slice)
-            pb_sha256_update(&ctx, file.bytes.baseAddress! + start, end - start)
-            file.release(start..<end)
-            progress.advance(by: UInt64(end - start))
-        }
-        var digest = [UInt8](repeating: 0, count: 32)
-        digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
-        return digest
+        FileHash.digest(of: file) { progress.advance(by: $0) }
     }
 
     /// The candidate whose bundle is smallest when every frame is compressed at level 1: the
