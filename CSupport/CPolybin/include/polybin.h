@@ -6,6 +6,7 @@
 #include "pb_cpu.h"
 #include "pb_exec_order.h"
 #include "pb_bundle.h"
+#include "pb_dir.h"
 #include "pb_names.h"
 #include "pb_exit_codes.h"
 #include "pb_codec.h"
