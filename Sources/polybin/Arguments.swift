@@ -10,6 +10,7 @@ extension EmbedMode: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { allCases.map(\.name) }
+    public var defaultValueDescription: String { name }
 }
 
 /// `--exec cache,memfd,tmpfile`: an order of exec strategies (any non-empty subset).
@@ -52,4 +53,4 @@ enum ReferenceChoice: ExpressibleByArgument, CustomStringConvertible {
 }
 
 /// Every architecture's levels, as `--flavor LEVEL=PATH` and `--reference` spell them.
-let levelNames = Architecture.allCases.flatMap { arch in (1...4).map { Level.name($0, arch: arch) } }
+let levelNames = Architecture.allCases.flatMap(\.levelNames)

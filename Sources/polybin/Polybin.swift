@@ -12,7 +12,7 @@ struct Polybin: ParsableCommand {
             """,
         version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
-                      Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
+                      Inspect.self, Explain.self, Extract.self, CPU.self, Levels.self, EmbedCommand.self])
 }
 
 /// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line
@@ -31,7 +31,7 @@ func perform(_ body: () throws -> Void) throws {
 
 struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("flavor"), help: ArgumentHelp(
-        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2) or NAME:FEATURE,...=PATH.",
+        "A build: LEVEL=PATH (\(Architecture.allCases.map { $0.levelNames.joined(separator: ", ") }.joined(separator: "; "))) or NAME:FEATURE,...=PATH.",
         valueName: "spec"))
     var flavors: [String] = []
 
@@ -259,5 +259,21 @@ struct CPU: ParsableCommand {
         } else {
             print("level: \(host.levelName)\nfeatures: \(host.names.joined(separator: " "))")
         }
+    }
+}
+
+struct Levels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List an architecture's CPU levels, lowest first, one per line.",
+        discussion: """
+            These are the LEVEL names --flavor LEVEL=PATH accepts, from the feature model the runner \
+            selects with. Build integrations ask for them here rather than listing them: polybin.mk \
+            (POLYBIN_LEVELS) and PolybinConfig.cmake (polybin_add_fatbin's LEVELS).
+            """)
+
+    @Option(help: "The architecture whose levels to list (the default is this machine's).") var arch: Architecture = .host
+
+    func run() {
+        print(arch.levelNames.joined(separator: "\n"))
     }
 }
