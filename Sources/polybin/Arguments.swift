@@ -10,7 +10,6 @@ extension EmbedMode: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { allCases.map(\.name) }
-    public var defaultValueDescription: String { name }
 }
 
 /// `--exec cache,memfd,tmpfile`: an order of exec strategies (any non-empty subset).

@@ -271,9 +271,9 @@ struct Levels: ParsableCommand {
             (POLYBIN_LEVELS) and PolybinConfig.cmake (polybin_add_fatbin's LEVELS).
             """)
 
-    @Option(help: "The architecture whose levels to list (the default is this machine's).") var arch: Architecture = .host
+    @Option(help: "The architecture whose levels to list (default: this machine's).") var arch: Architecture?
 
     func run() {
-        print(arch.levelNames.joined(separator: "\n"))
+        print((arch ?? .host).levelNames.joined(separator: "\n"))
     }
 }
