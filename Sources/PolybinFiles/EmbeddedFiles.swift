@@ -55,7 +55,7 @@ public struct EmbeddedFiles: RandomAccessCollection, @unchecked Sendable {
 
 /// Directories, implied by the names ("a/b/c.txt" makes "a" and "a/b"; "" is the top). Paths
 /// are bundle names: no leading or trailing "/". Walked by the C layer's pb_bundle_dir_next
-/// (pb_dir.h), the walk the PHP host shares.
+/// (pb_dir.h), the one walk over a bundle's sorted names.
 extension EmbeddedFiles {
     public enum Kind: Sendable, Equatable { case file, directory }
 

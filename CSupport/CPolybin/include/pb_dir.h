@@ -1,5 +1,6 @@
 /* Directories in a files bundle, implied by its names ("a/b/c.txt" makes "a" and "a/b"; ""
- * is the top): the one walk PolybinFiles and the PHP host list them with. The generated C
+ * is the top): the one walk over a pb_bundle, which PolybinFiles lists them with (and any C
+ * reader of a bundle, such as the PHP host, can call). The generated C
  * (embed.c.in) keeps a self-contained copy of this walk, as generated code must compile on
  * its own; EmbedDirectoryTests holds both to the same answers. */
 #ifndef PB_DIR_H
