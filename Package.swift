@@ -28,7 +28,7 @@ let package = Package(
         // a target of its own so that the runner archive, which links CPolybin, never holds it.
         .target(name: "CPolybinAudit", path: "CSupport/CPolybin/audit", publicHeadersPath: "."),
         // main() and the payload symbols, only for the runner archive.
-        .target(name: "RunnerEntry", path: "CSupport/RunnerEntry"),
+        .target(name: "RunnerEntry", dependencies: ["CPolybin"], path: "CSupport/RunnerEntry"),
         .target(
             name: "PolybinRunner",
             dependencies: ["CPolybin", "RunnerEntry"],

@@ -72,8 +72,8 @@
 #   POLYBIN_RUNNER         the runner archive (the one polybin finds: libPolybinRunner.a
 #                          beside it, or PREFIX/lib/polybin/ for an installed polybin;
 #                          libPolybinRunner-aarch64.a for aarch64)
-#   POLYBIN_LEVELS         levels to build (x86-64 x86-64-v2 x86-64-v3 x86-64-v4; for
-#                          aarch64 armv8-a armv8.2-a+dotprod+fp16 armv8.4-a+sve armv9-a+sve2)
+#   POLYBIN_LEVELS         levels to build (all of POLYBIN_ARCH's: what
+#                          `polybin levels --arch POLYBIN_ARCH` lists)
 #   POLYBIN_BUILDDIR       where everything is written (build)
 #   POLYBIN_CC             C compiler ($(CC); aarch64-linux-gnu-gcc for aarch64)
 #   POLYBIN_CXX            C++ compiler ($(CXX); aarch64-linux-gnu-g++ for aarch64)
@@ -100,13 +100,14 @@ ifeq ($(origin POLYBIN),undefined)
 POLYBIN := $(or $(abspath $(polybin_installed)),$(shell command -v polybin 2>/dev/null),$(polybin_checkout)/.build/release/polybin)
 endif
 POLYBIN_ARCH       ?= x86-64
+# The architecture's levels, from polybin's feature model (`polybin levels`), asked once and
+# only when a fatbin is built: the embedded-files rules need none.
+polybin_known_levels = $(eval polybin_known_levels := $$(shell '$(POLYBIN)' levels --arch $(POLYBIN_ARCH) 2>/dev/null))$(polybin_known_levels)
 ifeq ($(POLYBIN_ARCH),aarch64)
-polybin_known_levels := armv8-a armv8.2-a+dotprod+fp16 armv8.4-a+sve armv9-a+sve2
 polybin_runner_name  := libPolybinRunner-aarch64.a
 POLYBIN_CC         ?= aarch64-linux-gnu-gcc
 POLYBIN_CXX        ?= aarch64-linux-gnu-g++
 else ifeq ($(POLYBIN_ARCH),x86-64)
-polybin_known_levels := x86-64 x86-64-v2 x86-64-v3 x86-64-v4
 polybin_runner_name  := libPolybinRunner.a
 POLYBIN_CC         ?= $(CC)
 POLYBIN_CXX        ?= $(CXX)
@@ -139,6 +140,9 @@ endif
 endif
 ifeq ($(strip $(POLYBIN_BUILDDIR)),)
 $(error polybin.mk: POLYBIN_BUILDDIR is empty; name a directory, e.g. build)
+endif
+ifeq ($(strip $(polybin_known_levels)),)
+$(error polybin.mk: '$(POLYBIN) levels --arch $(POLYBIN_ARCH)' listed no levels: run tools/bootstrap, or set POLYBIN to the polybin binary)
 endif
 ifneq ($(filter-out $(polybin_known_levels),$(POLYBIN_LEVELS)),)
 $(error polybin.mk: POLYBIN_LEVELS: unknown $(POLYBIN_ARCH) level $(firstword $(filter-out $(polybin_known_levels),$(POLYBIN_LEVELS))) (use $(polybin_known_levels)))

@@ -1,9 +1,10 @@
 # find_package(Polybin): fatbins and embedded files for CMake projects (docs/fatbins.md, "CMake").
 #
 #   polybin_add_fatbin(TARGET [LEVELS level...] [OUTPUT file] [ZSTD_LEVEL n] [CMAKE_ARGS arg...])
-#       Builds the executable TARGET once per level (default x86-64 x86-64-v2 x86-64-v3
-#       x86-64-v4), each in a build tree of its own configured from this project's source with
-#       -march=LEVEL appended to CMAKE_C_FLAGS and CMAKE_CXX_FLAGS, so the libraries TARGET
+#       Builds the executable TARGET once per level (default: every level of the target
+#       architecture as `polybin levels` lists them, aarch64's when CMAKE_SYSTEM_PROCESSOR is
+#       aarch64 or arm64, else x86-64's), each in a build tree of its own configured from this
+#       project's source with -march=LEVEL appended to CMAKE_C_FLAGS and CMAKE_CXX_FLAGS, so the libraries TARGET
 #       links are built at that level too; then packs the builds with `polybin build` into
 #       OUTPUT (default ${CMAKE_CURRENT_BINARY_DIR}/fatbin/TARGET). The target TARGET_fatbin
 #       (part of `all`) makes it. Each level tree gets this project's cache (the build type, compilers, linker
@@ -33,7 +34,23 @@ if(NOT POLYBIN_EXECUTABLE)
 endif()
 set(POLYBIN_RUNNER "" CACHE FILEPATH "The runner archive polybin links fatbins with (empty: the one beside polybin)")
 set(_polybin_dir "${CMAKE_CURRENT_LIST_DIR}")
-set(_polybin_levels x86-64 x86-64-v2 x86-64-v3 x86-64-v4)
+
+# The levels of the architecture this project builds for, lowest first, from polybin's feature
+# model (`polybin levels`): aarch64's when it cross-compiles for aarch64, else x86-64's.
+function(_polybin_known_levels out)
+    if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+        set(arch aarch64)
+    else()
+        set(arch x86-64)
+    endif()
+    execute_process(COMMAND "${POLYBIN_EXECUTABLE}" levels --arch ${arch}
+        OUTPUT_VARIABLE levels ERROR_VARIABLE error RESULT_VARIABLE result OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT result EQUAL 0 OR levels STREQUAL "")
+        message(FATAL_ERROR "Polybin: ${POLYBIN_EXECUTABLE} levels --arch ${arch} failed (${result}): ${error}")
+    endif()
+    string(REPLACE "\n" ";" levels "${levels}")
+    set(${out} ${levels} PARENT_SCOPE)
+endfunction()
 
 function(polybin_add_fatbin target)
     cmake_parse_arguments(PARSE_ARGV 1 arg "" "OUTPUT;ZSTD_LEVEL" "LEVELS;CMAKE_ARGS")
@@ -53,13 +70,14 @@ function(polybin_add_fatbin target)
         return()
     endif()
 
+    _polybin_known_levels(known_levels)
     set(levels ${arg_LEVELS})
     if(NOT levels)
-        set(levels ${_polybin_levels})
+        set(levels ${known_levels})
     endif()
     foreach(level IN LISTS levels)
-        if(NOT level IN_LIST _polybin_levels)
-            message(FATAL_ERROR "polybin_add_fatbin(${target}): unknown level ${level} (use ${_polybin_levels})")
+        if(NOT level IN_LIST known_levels)
+            message(FATAL_ERROR "polybin_add_fatbin(${target}): unknown level ${level} (use ${known_levels})")
         endif()
     endforeach()
     set(output "${arg_OUTPUT}")

@@ -1,11 +1,12 @@
 import Foundation
+import PolybinKit
 import Testing
 
 /// Integrations/polybin.mk, driven through Examples/fatbin-demo's own Makefile and the polybin
 /// under test. Each test builds a copy of the example, so touching its headers never disturbs
 /// the tree; serialized because every build keeps both cores busy.
 @Suite(.serialized) struct MakeIntegrationTests {
-    static let levels = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+    static let levels = Architecture.x86_64.levelNames
 
     /// Examples/fatbin-demo and Integrations/polybin.mk copied in the layout the example's
     /// Makefile expects, with a build directory and a fatbin cache beside them.

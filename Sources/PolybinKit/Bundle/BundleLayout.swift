@@ -157,13 +157,10 @@ public struct BundleLayout: Sendable {
         let metaEnd = out.count
         out.append(contentsOf: [UInt8](repeating: 0, count: Int(dataOffset) - out.count))
         let digest = out.withUnsafeBytes { raw -> [UInt8] in
-            var ctx = pb_sha256_ctx()
-            pb_sha256_init(&ctx)
-            pb_sha256_update(&ctx, raw.baseAddress, 96)
-            pb_sha256_update(&ctx, raw.baseAddress! + Int(PB_HEADER_SIZE), metaEnd - Int(PB_HEADER_SIZE))
-            var digest = [UInt8](repeating: 0, count: 32)
-            digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
-            return digest
+            var hasher = FileHash.Hasher()
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[..<96]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[Int(PB_HEADER_SIZE)..<metaEnd]))
+            return hasher.finalize()
         }
         out.replaceSubrange(96..<128, with: digest)
         return out

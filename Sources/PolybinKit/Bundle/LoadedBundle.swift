@@ -61,19 +61,20 @@ public final class LoadedBundle {
 
     deinit { storage.deallocate() }
 
-    /// The bytes of `path`, which must be a bundle file as `pack` or `embed` writes it (the
-    /// bundle alone, nothing before or after): what `object` and `generate-c` take.
-    public static func bundleFile(_ path: String) throws -> [UInt8] {
-        let bytes = try Files.read(path)
-        try bytes.withUnsafeBytes { try checkBundleFile($0, path: path) }
-        return bytes
+    /// A bundle file as `pack` or `embed` writes it (the bundle alone, nothing before or
+    /// after), mapped and opened in place without reading its data: what `object` and
+    /// `generate-c` copy from.
+    public struct BundleFile {
+        public let file: MappedFile
+        /// The builds' architecture as the C reader read it; nil for a files bundle.
+        public let arch: Architecture?
     }
 
-    /// The same file mapped, checked without reading its data: what `object` copies from.
-    public static func mappedBundleFile(_ path: String) throws -> MappedFile {
+    /// Maps and checks the bundle file `path`.
+    public static func mappedBundleFile(_ path: String) throws -> BundleFile {
         let file = try MappedFile(path)
-        try checkBundleFile(file.bytes, path: path)
-        return file
+        let bundle = try checkBundleFile(file.bytes, path: path)
+        return BundleFile(file: file, arch: Architecture(rawValue: UInt16(bundle.arch)))
     }
 
     /// The kind and size of the bundle that starts exactly at `bytes`, read in place (a
@@ -97,7 +98,8 @@ public final class LoadedBundle {
         return bundle.kind == UInt32(PB_KIND_FATBIN.rawValue)
     }
 
-    static func checkBundleFile(_ bytes: UnsafeRawBufferPointer, path: String) throws {
+    /// The bundle that fills `bytes` exactly, opened by the C reader.
+    static func checkBundleFile(_ bytes: UnsafeRawBufferPointer, path: String) throws -> pb_bundle {
         var bundle = pb_bundle()
         let status = pb_bundle_open(&bundle, bytes.baseAddress, UInt64(bytes.count))
         guard status == PB_OK else {
@@ -107,6 +109,7 @@ public final class LoadedBundle {
         guard bundle.size == UInt64(bytes.count) else {
             throw PolybinError("\(path): not a polybin bundle file: \(UInt64(bytes.count) - bundle.size) bytes follow its bundle")
         }
+        return bundle
     }
 
     /// Whether `needle` occurs in `bytes`.
@@ -138,11 +141,7 @@ public final class LoadedBundle {
     public var arch: Architecture? { Architecture(rawValue: UInt16(bundle.arch)) }
     public var byteCount: UInt64 { bundle.size }
     /// Decoded and validated by the C reader when the bundle was opened.
-    public var execOrder: [ExecStrategy] {
-        withUnsafeBytes(of: bundle.exec_strategies) { raw in
-            raw.prefix(Int(bundle.exec_count)).compactMap { code in ExecStrategy.allCases.first { $0.code == UInt32(code) } }
-        }
-    }
+    public var execOrder: ExecOrder { ExecOrder(bundle.exec) }
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 

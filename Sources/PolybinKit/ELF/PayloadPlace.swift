@@ -12,8 +12,13 @@ enum PayloadPlace: Equatable {
     /// The runner and a non-empty payload section are there, but no bundle in it.
     case damaged
 
-    /// Text only the fatbin runner holds (its message for a stripped payload).
-    static let runnerMark = Array("the payload is gone from this file".utf8)
+    /// Text only the fatbin runner holds (its message for a stripped payload), from the C
+    /// layer, which keeps it out of polybin's own bytes.
+    static let runnerMark: [UInt8] = {
+        var mark = [UInt8](repeating: 0, count: Int(PB_RUNNER_MARK_MAX))
+        let count = pb_runner_mark(&mark)
+        return Array(mark.prefix(count))
+    }()
 
     init(_ bytes: [UInt8]) {
         guard let header = try? ELFFile.header(Array(bytes.prefix(64))),

@@ -39,7 +39,7 @@ public struct ObjectEmitter {
     public var section: String
     public var machine: Machine
 
-    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin", machine: Machine = .x86_64) {
+    public init(symbol: String = Fatbin.payloadSymbol, section: String = ".rodata.polybin", machine: Machine = .x86_64) {
         self.symbol = symbol
         self.section = section
         self.machine = machine

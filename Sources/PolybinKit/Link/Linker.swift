@@ -113,26 +113,26 @@ public struct Linker {
         } catch {
             throw PolybinError("\(path): corrupt object: \(error)")
         }
-        guard let start = symbols["polybin_bundle"], let size = symbols["polybin_bundle_size"] else {
+        guard let start = symbols[Fatbin.payloadSymbol], let size = symbols[Fatbin.payloadSizeSymbol] else {
             // Say what the object holds, in the words the other verbs use.
             guard try LoadedBundle.locateInObject(bytes, path: path) else {
                 throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")
             }
-            throw PolybinError("\(path): does not define polybin_bundle and polybin_bundle_size, the symbols the runner reads (was it made with another --symbol?)")
+            throw PolybinError("\(path): does not define \(Fatbin.payloadSymbol) and \(Fatbin.payloadSizeSymbol), the symbols the runner reads (was it made with another --symbol?)")
         }
         if symbols["main"] != nil {
             throw PolybinError("\(path): defines main, which would replace the runner's: the program would run without the runner (link the payload object alone)")
         }
         guard let sizeBytes = try? elf.contents(of: elf.section(at: Int(size.section)), at: size.value, count: 8) else {
-            throw PolybinError("\(path): corrupt payload: polybin_bundle_size lies outside its section")
+            throw PolybinError("\(path): corrupt payload: \(Fatbin.payloadSizeSymbol) lies outside its section")
         }
         let declared = sizeBytes.le64(0)
         guard let payload = try? elf.contents(of: elf.section(at: Int(start.section)), at: start.value, count: declared) else {
-            throw PolybinError("\(path): corrupt payload: polybin_bundle_size says \(declared) bytes, more than the section of polybin_bundle holds")
+            throw PolybinError("\(path): corrupt payload: \(Fatbin.payloadSizeSymbol) says \(declared) bytes, more than the section of \(Fatbin.payloadSymbol) holds")
         }
         let bundle = try LoadedBundle.bundle(at: payload, path: path)
         guard bundle.size == declared else {
-            throw PolybinError("\(path): corrupt payload: polybin_bundle holds \(declared) bytes, not one bundle of \(bundle.size)")
+            throw PolybinError("\(path): corrupt payload: \(Fatbin.payloadSymbol) holds \(declared) bytes, not one bundle of \(bundle.size)")
         }
         guard bundle.isFatbin else {
             throw PolybinError("\(path): holds embedded files, not fatbin builds: link it into your own program instead")

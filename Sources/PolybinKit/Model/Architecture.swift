@@ -34,19 +34,10 @@ public enum Architecture: UInt16, CaseIterable, Sendable {
         self.init(rawValue: header.machine)
     }
 
-    /// The architecture a fatbin bundle records (docs/format.md: version 1 means x86-64);
-    /// nil for a files bundle or bytes that are not a bundle header.
-    public init?(fatbinBundleHeader bytes: [UInt8]) {
-        guard bytes.count >= 128, bytes.starts(with: Array("PLYBNDL".utf8) + [0]), bytes[10] == 1, bytes[11] == 0 else { return nil }
-        if bytes[8] == 1 && bytes[9] == 0 { self = .x86_64; return }
-        self.init(rawValue: UInt16(bytes[72]) | UInt16(bytes[73]) << 8)
-    }
-
     /// The architecture to emit a payload for: `--target` when given (a fatbin of another
-    /// architecture is refused: its runner could not run its builds), else a fatbin's own,
-    /// else this machine's.
-    public static func target(_ name: String?, for bundle: [UInt8], path: String) throws -> Architecture {
-        let own = Architecture(fatbinBundleHeader: Array(bundle.prefix(128)))
+    /// architecture is refused: its runner could not run its builds), else a fatbin's own
+    /// (`fatbinArch`, as the C reader read it: nil for a files bundle), else this machine's.
+    public static func target(_ name: String?, fatbinArch own: Architecture?, path: String) throws -> Architecture {
         guard let name else { return own ?? .host }
         guard let arch = Architecture(name: name) else {
             throw PolybinError("--target \(name): expected x86-64 or aarch64")

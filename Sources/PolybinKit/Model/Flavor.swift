@@ -1,3 +1,5 @@
+import CPolybin
+
 /// One build of the program and the features it requires.
 ///
 /// Spelled on the command line as `LEVEL=PATH` (`x86-64-v3=build/v3/app`,
@@ -47,10 +49,16 @@ public struct Flavor: Equatable, Sendable {
             let levels = Architecture.allCases.map { $0.levelNames.joined(separator: ", ") }.joined(separator: "; ")
             throw PolybinError("--flavor \(spec): unknown level '\(label)' (levels: \(levels); or NAME:FEATURES=PATH)")
         }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+")
-        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ allowed.contains($0) }) else {
+        guard Flavor.isValidName(name) else {
             throw PolybinError("--flavor \(spec): flavor name '\(name)' must be 1-64 characters of letters, digits, '.', '_', '-', '+'")
         }
+    }
+
+    /// Whether `name` may name a flavor: 1 to 64 of A-Z a-z 0-9 . _ - + (pb_flavor_name_valid,
+    /// the rule the runner checks POLYBIN_FLAVOR with).
+    public static func isValidName(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { $0.withMemoryRebound(to: CChar.self) { pb_flavor_name_valid($0.baseAddress, $0.count) != 0 } }
     }
 
     /// This flavor for a build of `arch`: a feature list is read again in that architecture's

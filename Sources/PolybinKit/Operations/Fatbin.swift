@@ -1,3 +1,4 @@
+import CPolybin
 import FoundationEssentials
 
 /// The fatbin pipeline and its introspection, as the CLI verbs call them.
@@ -6,8 +7,14 @@ public enum Fatbin {
     /// end of the file (Linker), so a truncated fatbin loses payload pages, which the runner
     /// reports as corruption, rather than its own data, which would crash it before main().
     public static let payloadSection = ".polybin"
+    /// The payload's symbol, which the runner reads (pb_payload.h); `<symbol>_size` holds its size.
+    public static let payloadSymbol = PB_PAYLOAD_SYMBOL
+    static let payloadSizeSymbol = PB_PAYLOAD_SYMBOL + PB_PAYLOAD_SIZE_SUFFIX
     /// The address the linker gives it, past everything the runner has.
     public static let payloadAddress: UInt64 = 0x4000_0000
+    /// The exit status of "no usable flavor": the runner's (pb_exit_codes.h), which `polybin
+    /// explain` gives too when it would select nothing.
+    public static let noUsableFlavorExit = Int32(PB_EXIT_NO_USABLE_FLAVOR)
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
@@ -97,7 +104,7 @@ public enum Fatbin {
         return Report(
             polybin_version: PolybinVersion.current, path: bundle.path, kind: "fatbin",
             arch: bundle.arch?.name, file_size: fileSize,
-            bundle_size: bundle.byteCount, exec_order: bundle.execOrder.map(\.rawValue),
+            bundle_size: bundle.byteCount, exec_order: bundle.execOrder.strategies.map(\.name),
             flavors: bundle.entries.map { e in
                 Report.FlavorReport(
                     name: e.name, level: e.features.levelName, features: e.features.names, size: e.size,

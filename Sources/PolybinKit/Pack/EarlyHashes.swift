@@ -16,7 +16,7 @@ final class EarlyHashes: @unchecked Sendable {
         self.done = done
         DispatchQueue.global().async {
             for file in files {
-                results[file.blob] = Result { try FilesPacker.hash(file.path, size: file.size) }
+                results[file.blob] = Result { try FileHash.digest(ofFileAt: file.path, size: file.size) }
                 done[file.blob]!.signal()
             }
         }

@@ -21,7 +21,7 @@ public struct FatbinPacker {
     public var compressionLevel: Int32? = nil
     public var reference: Reference = .auto
     /// Strategy order the runner uses unless POLYBIN_EXEC overrides it.
-    public var execOrder: [ExecStrategy] = ExecStrategy.defaultOrder
+    public var execOrder: ExecOrder = .standard
     /// Where the phases of a long pack are shown (`Progress.terminal`).
     public var progress: Progress = .silent
 
@@ -116,7 +116,7 @@ public struct FatbinPacker {
                 reference: isReference ? nil : chosen.flavor.name, size: UInt64(build.file.count),
                 storedSize: storedSize, features: build.flavor.features.bits, identity: build.hash)
         }
-        let execOrder = ExecStrategy.pack(execOrder)
+        let execOrder = self.execOrder.packed
         // The data area's place depends on the names alone.
         let dataOffset = try BundleLayout(kind: .fatbin, execOrder: execOrder, arch: arch!.0,
                                           inputs: builds.map { input($0, storedSize: 0) }).dataOffset
@@ -132,21 +132,9 @@ public struct FatbinPacker {
         return layout
     }
 
-    /// SHA-256 of a mapped build in slices, dropping each slice once hashed: hashing every
-    /// build first must not make them all resident at once.
+    /// SHA-256 of a mapped build, each slice dropped from memory once hashed (FileHash).
     func hash(_ file: MappedFile) -> [UInt8] {
-        var ctx = pb_sha256_ctx()
-        pb_sha256_init(&ctx)
-        let slice = 8 << 20
-        for start in stride(from: 0, to: file.count, by: slice) {
-            let end = min(file.count, start + slice)
-            pb_sha256_update(&ctx, file.bytes.baseAddress! + start, end - start)
-            file.release(start..<end)
-            progress.advance(by: UInt64(end - start))
-        }
-        var digest = [UInt8](repeating: 0, count: 32)
-        digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
-        return digest
+        FileHash.digest(of: file) { progress.advance(by: $0) }
     }
 
     /// The candidate whose bundle is smallest when every frame is compressed at level 1: the

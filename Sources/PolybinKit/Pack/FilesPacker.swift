@@ -92,7 +92,7 @@ public struct FilesPacker {
             let results = ConcurrentResults<Result<[UInt8], Error>>(count: candidates.count)
             DispatchQueue.concurrentPerform(iterations: candidates.count) { j in
                 let file = files[candidates[j]]
-                results[j] = Result { try Self.hash(file.path, size: sizes[candidates[j]]) }
+                results[j] = Result { try FileHash.digest(ofFileAt: file.path, size: sizes[candidates[j]]) }
             }
             for (j, i) in candidates.enumerated() { known[files[i].name] = try results[j]!.get() }
             for (i, file) in files.enumerated() {
@@ -173,7 +173,7 @@ public struct FilesPacker {
         let hash = ConcurrentResults<Result<[UInt8], Error>>(count: 1)
         DispatchQueue.concurrentPerform(iterations: 2) { k in
             if k == 0 {
-                hash[0] = Result { try FilesPacker.hash(input, size: size) }
+                hash[0] = Result { try FileHash.digest(of: input, size: size) }
             } else {
                 results[1] = Result {
                     try Compression.zstd(mapped, 0..<mapped.count, prefix: nil, 0..<0, level: level, workers: 1,
@@ -192,52 +192,6 @@ public struct FilesPacker {
             return Compressed(hash: digest, size: size, frame: nil)
         }
         return Compressed(hash: digest, size: size, frame: CompressedSpool.Frame(fd: out, offset: 0, count: frameSize))
-    }
-
-    /// Files up to this size are hashed from one read.
-    static let smallFile: UInt64 = 1 << 20
-
-    /// SHA-256 of a file's first `size` bytes, read in chunks; holes hash as zeros unread.
-    /// A small file is read in one call, without asking where its holes are.
-    static func hash(_ path: FilePath, size: UInt64) throws -> [UInt8] {
-        let fd = try Files.openForReading(path)
-        defer { try? fd.close() }
-        guard size <= smallFile else { return try hash(fd, size: size) }
-        var content = [UInt8](repeating: 0, count: Int(size))
-        let got = try content.withUnsafeMutableBytes { try fd.read(into: $0, at: 0) }
-        guard got == content.count else { throw PolybinError("\(path): changed while being read (shrank)") }
-        return SHA256.digest(content)
-    }
-
-    static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
-        let chunk = Int(min(max(size, 1), 1 << 20))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
-        var ctx = pb_sha256_ctx()
-        pb_sha256_init(&ctx)
-        var at: UInt64 = 0
-        func zeros(to end: UInt64) {
-            if at < end { buffer.initializeMemory(as: UInt8.self, repeating: 0) }
-            while at < end {
-                let n = Int(min(UInt64(chunk), end - at))
-                pb_sha256_update(&ctx, buffer.baseAddress, n)
-                at += UInt64(n)
-            }
-        }
-        for region in fd.dataRegions(from: 0, count: size) {
-            zeros(to: region.lowerBound)
-            while at < region.upperBound {
-                let want = Int(min(UInt64(chunk), region.upperBound - at))
-                let got = try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: at)
-                guard got == want else { throw PolybinError("\(fd.path): changed while being read (shrank)") }
-                pb_sha256_update(&ctx, buffer.baseAddress, got)
-                at += UInt64(got)
-            }
-        }
-        zeros(to: size)
-        var digest = [UInt8](repeating: 0, count: 32)
-        digest.withUnsafeMutableBufferPointer { pb_sha256_final(&ctx, $0.baseAddress) }
-        return digest
     }
 }
 
@@ -300,7 +254,7 @@ extension FilesPacker.Packed {
                 guard case .file(let path, let size) = sources[unhashed[j]] else {
                     preconditionFailure("bytes held in memory always have their hash")
                 }
-                return try FilesPacker.hash(path, size: size)
+                return try FileHash.digest(ofFileAt: path, size: size)
             }
         }
         for (j, blob) in unhashed.enumerated() { learnt[blob] = try results[j]!.get() }
@@ -373,7 +327,7 @@ extension FilesPacker.Packed {
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: 2)
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             if i == 0 {
-                results[0] = Result { try FilesPacker.hash(input, size: size) }
+                results[0] = Result { try FileHash.digest(of: input, size: size) }
             } else {
                 results[1] = Result { try fd.copy(from: input, at: 0, count: size, to: offset, progress: progress); return [] }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import PolybinKit
 import Testing
 
 /// Integrations/cmake through find_package(Polybin), on brotli's own CMake project from Debian's
@@ -7,7 +8,8 @@ import Testing
 /// built in parallel, a no-op rebuild that repacks nothing, an edit that rebuilds every level,
 /// and an embed whose every input is a dependency.
 @Suite(.serialized) struct CMakeIntegrationTests {
-    static let levels = ["x86-64", "x86-64-v3"]
+    /// The baseline and v3, as the library names them.
+    static let levels = [0, 2].map { Architecture.x86_64.levelNames[$0] }
 
     /// A project of the test's own that adds brotli's CMake build as a subdirectory, packs
     /// its CLI and embeds a directory into a small program.
