@@ -1,0 +1,216 @@
+/* PHP functions replaced so that they agree with the tree wrapper, include/require path
+ * resolution, and the installation of both into the engine. */
+#define _GNU_SOURCE
+#include "php_host.h"
+#include <ctype.h>
+#include <glob.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <ext/standard/php_filestat.h>
+
+/* ---- replaced functions --------------------------------------------------------------- */
+
+static zif_handler original_realpath, original_glob, original_is_readable, original_is_writable,
+    original_is_writeable, original_is_executable, original_curl_setopt;
+
+/* realpath(): paths under the host_root resolve textually and must exist in the tree. */
+static ZEND_NAMED_FUNCTION(host_realpath) {
+    zend_string *path;
+    char buffer[PATH_MAX];
+    const char *name;
+    if (ZEND_NUM_ARGS() != 1 || Z_TYPE_P(ZEND_CALL_ARG(execute_data, 1)) != IS_STRING) {
+        original_realpath(execute_data, return_value);
+        return;
+    }
+    path = Z_STR_P(ZEND_CALL_ARG(execute_data, 1));
+    name = host_in_tree(ZSTR_VAL(path), buffer);
+    if (!name) {
+        original_realpath(execute_data, return_value);
+        return;
+    }
+    if (bundle_kind(name) == POLYBIN_NONE) RETURN_FALSE;
+    RETURN_STRING(buffer);
+}
+
+/* glob(): a pattern under the host_root is matched against the tree, one component at a time. */
+static void glob_tree(const char *dir, const char *pattern, int flags, zval *matches) {
+    const char *slash = strchr(pattern, '/');
+    size_t len = slash ? (size_t)(slash - pattern) : strlen(pattern);
+    char component[PATH_MAX], child[PATH_MAX];
+    size_t cursor = 0;
+    polybin_dirent e;
+    if (len == 0) { if (slash) glob_tree(dir, slash + 1, flags, matches); return; }
+    memcpy(component, pattern, len);
+    component[len] = 0;
+    while (bundle_dir_next(dir, &cursor, &e)) {
+        char name[PATH_MAX];
+        memcpy(name, e.name, e.length);
+        name[e.length] = 0;
+        if (fnmatch(component, name, FNM_PERIOD) != 0) continue;
+        snprintf(child, sizeof child, "%s%s%s", dir, *dir ? "/" : "", name);
+        if (slash && slash[1]) {
+            if (e.kind == POLYBIN_DIRECTORY) glob_tree(child, slash + 1, flags, matches);
+        } else if (!slash || e.kind == POLYBIN_DIRECTORY) {
+            if ((flags & GLOB_ONLYDIR) && e.kind != POLYBIN_DIRECTORY) continue;
+            char full[PATH_MAX * 2];
+            snprintf(full, sizeof full, "%s/%s%s", host_root, child, (flags & GLOB_MARK) && e.kind == POLYBIN_DIRECTORY ? "/" : "");
+            add_next_index_string(matches, full);
+        }
+    }
+}
+
+static int compare_strings(Bucket *a, Bucket *b) {
+    return strcmp(Z_STRVAL(a->val), Z_STRVAL(b->val));
+}
+
+static ZEND_NAMED_FUNCTION(host_glob) {
+    char buffer[PATH_MAX];
+    const char *name;
+    zend_long flags = 0;
+    zval *pattern = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+    if (!pattern || Z_TYPE_P(pattern) != IS_STRING || !(name = host_in_tree(Z_STRVAL_P(pattern), buffer))) {
+        original_glob(execute_data, return_value);
+        return;
+    }
+    if (ZEND_NUM_ARGS() >= 2 && Z_TYPE_P(ZEND_CALL_ARG(execute_data, 2)) == IS_LONG)
+        flags = Z_LVAL_P(ZEND_CALL_ARG(execute_data, 2));
+    array_init(return_value);
+    glob_tree("", name, (int)flags, return_value);
+    if (!(flags & GLOB_NOSORT)) zend_hash_sort(Z_ARRVAL_P(return_value), compare_strings, 1);
+}
+
+/* is_readable() and friends: PHP asks access(2) only for its own plain wrapper, so paths off
+ * the tree go to access(2) here; in the tree everything is readable, nothing writable. */
+static void host_access(INTERNAL_FUNCTION_PARAMETERS, int mode, zif_handler original) {
+    char buffer[PATH_MAX];
+    const char *name;
+    zval *path = ZEND_NUM_ARGS() == 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+    if (!path || Z_TYPE_P(path) != IS_STRING || strlen(Z_STRVAL_P(path)) != Z_STRLEN_P(path)) {
+        original(execute_data, return_value);
+        return;
+    }
+    name = host_in_tree(Z_STRVAL_P(path), buffer);
+    if (name) {
+        int kind = bundle_kind(name);
+        RETURN_BOOL(kind != POLYBIN_NONE && (mode == R_OK || (mode == X_OK && kind == POLYBIN_DIRECTORY)));
+    }
+    if (strstr(Z_STRVAL_P(path), "://") && strncmp(Z_STRVAL_P(path), "file://", 7) != 0) {
+        original(execute_data, return_value);
+        return;
+    }
+    RETURN_BOOL(Z_STRLEN_P(path) > 0 && access(Z_STRVAL_P(path) + (strncmp(Z_STRVAL_P(path), "file://", 7) ? 0 : 7), mode) == 0);
+}
+
+static ZEND_NAMED_FUNCTION(host_is_readable) { host_access(INTERNAL_FUNCTION_PARAM_PASSTHRU, R_OK, original_is_readable); }
+static ZEND_NAMED_FUNCTION(host_is_writable) { host_access(INTERNAL_FUNCTION_PARAM_PASSTHRU, W_OK, original_is_writable); }
+static ZEND_NAMED_FUNCTION(host_is_writeable) { host_access(INTERNAL_FUNCTION_PARAM_PASSTHRU, W_OK, original_is_writeable); }
+static ZEND_NAMED_FUNCTION(host_is_executable) { host_access(INTERNAL_FUNCTION_PARAM_PASSTHRU, X_OK, original_is_executable); }
+
+/* curl_setopt($h, CURLOPT_CAINFO, path in the tree): libcurl opens the file itself. */
+#define HOST_CURLOPT_CAINFO 10065
+static ZEND_NAMED_FUNCTION(host_curl_setopt) {
+    char buffer[PATH_MAX], extracted[PATH_MAX];
+    const char *name;
+    const polybin_file *f;
+    zval *option = ZEND_NUM_ARGS() == 3 ? ZEND_CALL_ARG(execute_data, 2) : NULL;
+    zval *value = option ? ZEND_CALL_ARG(execute_data, 3) : NULL;
+    if (option && Z_TYPE_P(option) == IS_LONG && Z_LVAL_P(option) == HOST_CURLOPT_CAINFO
+        && Z_TYPE_P(value) == IS_STRING && (name = host_in_tree(Z_STRVAL_P(value), buffer)) && (f = bundle_find(name))) {
+        if (!host_extract(f, extracted)) {
+            php_error_docref(NULL, E_WARNING, "cannot extract embedded %s for libcurl", Z_STRVAL_P(value));
+            RETURN_FALSE;
+        }
+        zval_ptr_dtor(value);
+        ZVAL_STRING(value, extracted);
+    }
+    original_curl_setopt(execute_data, return_value);
+}
+
+/* include/require path resolution. PHP resolves a path to its include_once identity before
+ * opening it, through realpath(3)-like lookups on the disk (lstat of every component): for the
+ * tree that would consult the disk (and, were a component a symlink there, name a file outside
+ * the tree). Paths in the tree resolve textually instead, against the bundle, so one file has
+ * one identity however it is spelled and whether or not the disk has a copy; relative names
+ * are tried along include_path and then beside the executing script, as PHP does. */
+static zend_string *(*original_resolve_path)(zend_string *filename);
+
+/* One explicit candidate (absolute, ./ or ../, or a wrapper URL): the bundle decides for the
+ * tree, PHP's own resolution for everything else. */
+static zend_string *resolve_explicit(const char *path) {
+    char buffer[PATH_MAX];
+    const char *name = strstr(path, "://") && strncmp(path, "file://", 7) != 0 ? NULL : host_in_tree(path, buffer);
+    zend_string *other, *found;
+    if (name) return bundle_kind(name) == POLYBIN_FILE ? zend_string_init(buffer, strlen(buffer), 0) : NULL;
+    other = zend_string_init(path, strlen(path), 0);
+    found = original_resolve_path(other);
+    zend_string_release(other);
+    return found;
+}
+
+static zend_string *host_resolve_path(zend_string *filename) {
+    const char *f = ZSTR_VAL(filename);
+    char candidate[PATH_MAX];
+    zend_string *found;
+    if (ZSTR_LEN(filename) == 0 || strlen(f) != ZSTR_LEN(filename)) return original_resolve_path(filename);
+    if (f[0] == '/' || strstr(f, "://") || (f[0] == '.' && (f[1] == '/' || (f[1] == '.' && f[2] == '/'))))
+        return resolve_explicit(f);
+    /* A bare relative name: each include_path entry, then the executing script's directory
+     * (with no include_path, the working directory), as php_resolve_path searches. */
+    if (!PG(include_path) || !PG(include_path)[0]) {
+        if ((size_t)snprintf(candidate, sizeof candidate, "./%s", f) >= sizeof candidate) return NULL;
+        return resolve_explicit(candidate);
+    }
+    for (const char *p = PG(include_path); *p;) {
+        const char *q = p, *end;
+        int wrapper = 0;
+        size_t n;
+        while (isalnum((unsigned char)*q) || *q == '+' || *q == '-' || *q == '.') q++;
+        if (q[0] == ':' && q - p > 1 && q[1] == '/' && q[2] == '/' && !(q - p == 2 && p[0] == '.')) {
+            wrapper = 1;
+            q += 3;
+        } else {
+            q = p;
+        }
+        end = strchr(q, DEFAULT_DIR_SEPARATOR);
+        n = end ? (size_t)(end - p) : strlen(p);
+        if (n > 0 && (size_t)snprintf(candidate, sizeof candidate, "%s%.*s/%s", wrapper || p[0] == '/' ? "" : "./",
+                                      (int)n, p, f) < sizeof candidate
+            && (found = resolve_explicit(candidate)))
+            return found;
+        p += n;
+        if (*p) p++;
+    }
+    if (zend_is_executing()) {
+        const char *executing = zend_get_executed_filename();
+        const char *slash = executing ? strrchr(executing, '/') : NULL;
+        if (slash && (size_t)snprintf(candidate, sizeof candidate, "%.*s/%s", (int)(slash - executing), executing, f) < sizeof candidate)
+            return resolve_explicit(candidate);
+    }
+    return NULL;
+}
+
+static void replace(const char *function, zif_handler with, zif_handler *original) {
+    zend_function *f = zend_hash_str_find_ptr(CG(function_table), function, strlen(function));
+    if (!f || f->type != ZEND_INTERNAL_FUNCTION) return;
+    *original = f->internal_function.handler;
+    f->internal_function.handler = with;
+}
+
+void host_install_tree(void) {
+    replace("realpath", host_realpath, &original_realpath);
+    replace("glob", host_glob, &original_glob);
+    replace("is_readable", host_is_readable, &original_is_readable);
+    replace("is_writable", host_is_writable, &original_is_writable);
+    replace("is_writeable", host_is_writeable, &original_is_writeable);
+    replace("is_executable", host_is_executable, &original_is_executable);
+    replace("curl_setopt", host_curl_setopt, &original_curl_setopt);
+    original_resolve_path = zend_resolve_path;
+    zend_resolve_path = host_resolve_path;
+    /* PHP consults the request's wrapper table for "file" once it exists (volatile registration
+     * creates it); without one it would use its plain wrapper directly. */
+    php_unregister_url_stream_wrapper_volatile(ZSTR_KNOWN(ZEND_STR_FILE));
+    php_register_url_stream_wrapper_volatile(ZSTR_KNOWN(ZEND_STR_FILE), &host_tree_wrapper);
+}
+

@@ -1,0 +1,37 @@
+/* The program: the application's entry script, or `php` when run under that name. */
+#define _GNU_SOURCE
+#include "php_host.h"
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char host_root[] = PHP_HOST_ROOT;
+time_t host_tree_mtime;
+char host_self[PATH_MAX];
+
+int main(int argc, char **argv) {
+    const char *base = strrchr(argv[0], '/');
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", host_self, sizeof host_self - 1);
+    char entry[PATH_MAX];
+    int status = 255;
+    host_self[n > 0 ? n : 0] = 0;
+    host_tree_mtime = host_self[0] && stat(host_self, &st) == 0 ? st.st_mtime : 0;
+    base = base ? base + 1 : argv[0];
+    if (PHP_HOST_PATH_PHP) host_put_php_on_path();
+    if (!strcmp(base, "php") || !PHP_HOST_ENTRY[0]) return host_php_main(argc, argv);
+
+    snprintf(entry, sizeof entry, "%s/%s", host_root, PHP_HOST_ENTRY);
+    if (!host_engine_start(argc, argv, "")) {
+        fprintf(stderr, "%s: PHP did not start\n", argv[0]);
+        return 1;
+    }
+    zend_first_try {
+        status = host_run_file(entry);
+    } zend_catch {
+        status = EG(exit_status);
+    } zend_end_try();
+    host_engine_stop();
+    return status;
+}

@@ -1,0 +1,62 @@
+/* Paths as PHP hands them to the host: made absolute, normalised textually, and named in the
+ * bundle when they lie under the root. Pure: no PHP, no disk but getcwd. */
+#define _GNU_SOURCE
+#include "php_host.h"
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* `path` made absolute (against the working directory) and normalised textually: no "//",
+ * ".", "..". Returns 0 when it does not fit. */
+int host_normalise(const char *path, char out[PATH_MAX]) {
+    char joined[PATH_MAX * 2];
+    size_t n = 0;
+    const char *p;
+    if (!strncmp(path, "file://", 7)) path += 7;
+    if (path[0] == '/') {
+        if (strlen(path) >= sizeof joined) return 0;
+        strcpy(joined, path);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) return 0;
+        if ((size_t)snprintf(joined, sizeof joined, "%s/%s", cwd, path) >= sizeof joined) return 0;
+    }
+    for (p = joined; *p;) {
+        const char *end;
+        size_t len;
+        while (*p == '/') p++;
+        if (!*p) break;
+        end = strchr(p, '/');
+        len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 1 && p[0] == '.') {
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && out[n - 1] != '/') n--;
+            if (n > 0) n--;
+        } else {
+            if (n + 1 + len >= PATH_MAX) return 0;
+            out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p += len;
+    }
+    if (n == 0) out[n++] = '/';
+    out[n] = 0;
+    return 1;
+}
+
+/* The bundle name of an absolute normalised path under the host_root ("" for the host_root), or NULL. */
+const char *host_bundle_name(const char *absolute) {
+    size_t n = strlen(host_root);
+    if (strncmp(absolute, host_root, n) != 0) return NULL;
+    if (absolute[n] == 0) return absolute + n;
+    if (absolute[n] != '/') return NULL;
+    return absolute + n + 1;
+}
+
+/* For a path PHP hands us: the bundle name when it lies under the host_root, else NULL. */
+const char *host_in_tree(const char *path, char buffer[PATH_MAX]) {
+    if (strstr(path, "://") && strncmp(path, "file://", 7) != 0) return NULL;
+    if (!host_normalise(path, buffer)) return NULL;
+    return host_bundle_name(buffer);
+}

@@ -1,0 +1,90 @@
+/* A PHP application as one executable: PHP's embed SAPI plus the application's tree, embedded
+ * by `polybin embed` and served from memory under a virtual root (docs/php-host.md).
+ *
+ * Built by php-host.mk with these macros (strings unless noted):
+ *   PHP_HOST_ROOT   absolute path the tree appears at, e.g. "/usr/share/arcanist"; paths
+ *                   below it are read from the bundle, every other path from the disk
+ *   PHP_HOST_ENTRY  the entry script, relative to the root, e.g. "bin/arc"
+ *   PHP_HOST_INI    INI lines after the host's own (extension=... for a shared libphp)
+ *   PHP_HOST_PATH_PHP  1: put a `php` that is this program first on PATH, for the
+ *                   application's own `php` calls
+ *   PHP_HOST_BUNDLE the bundle's name given to `polybin embed --name` (an identifier; phpapp)
+ *
+ * The files, by concern: path.c (paths to bundle names), wrapper.c (the `file` stream
+ * wrapper), functions.c (PHP functions replaced to agree with it), extract.c (files on disk),
+ * engine.c (the embed SAPI), cli.c (the `php` personality),
+ * main.c. */
+#ifndef PHP_HOST_H
+#define PHP_HOST_H
+#include <limits.h>
+#include <time.h>
+
+#include <sapi/embed/php_embed.h>
+#include <main/php_streams.h>
+
+#ifndef PHP_HOST_ROOT
+#error "define PHP_HOST_ROOT, the absolute path the embedded tree appears at"
+#endif
+#ifndef PHP_HOST_ENTRY
+#define PHP_HOST_ENTRY ""
+#endif
+#ifndef PHP_HOST_INI
+#define PHP_HOST_INI ""
+#endif
+#ifndef PHP_HOST_PATH_PHP
+#define PHP_HOST_PATH_PHP 0
+#endif
+#ifndef PHP_HOST_BUNDLE
+#define PHP_HOST_BUNDLE phpapp
+#endif
+
+/* The bundle's header and functions (NAME.h, NAME_find, ...) under names of their own, so the
+ * host's code does not depend on the name the bundle was embedded under. */
+#define HOST_STRING(x) #x
+#define HOST_HEADER(name) HOST_STRING(name.h)
+#define HOST_JOIN(name, f) name##_##f
+#define HOST_BUNDLE(name, f) HOST_JOIN(name, f)
+#include HOST_HEADER(PHP_HOST_BUNDLE)
+#define bundle_find HOST_BUNDLE(PHP_HOST_BUNDLE, find)
+#define bundle_kind HOST_BUNDLE(PHP_HOST_BUNDLE, kind)
+#define bundle_read HOST_BUNDLE(PHP_HOST_BUNDLE, read)
+#define bundle_at HOST_BUNDLE(PHP_HOST_BUNDLE, at)
+#define bundle_dir_next HOST_BUNDLE(PHP_HOST_BUNDLE, dir_next)
+
+/* main.c: the root the tree appears at, the tree's mtime (the program's), the program's path. */
+extern const char host_root[];
+extern time_t host_tree_mtime;
+extern char host_self[PATH_MAX];
+
+/* path.c */
+/* `path` made absolute (against the working directory) and normalised textually: no "//",
+ * ".", "..". Returns 0 when it does not fit. */
+int host_normalise(const char *path, char out[PATH_MAX]);
+/* The bundle name of an absolute normalised path under the root ("" for the root), or NULL. */
+const char *host_bundle_name(const char *absolute);
+/* For a path PHP hands us: the bundle name when it lies under the root, else NULL. */
+const char *host_in_tree(const char *path, char buffer[PATH_MAX]);
+
+/* wrapper.c: the `file` wrapper that serves the tree. */
+extern php_stream_wrapper host_tree_wrapper;
+
+/* functions.c: the wrapper and the replaced functions installed into the running engine. */
+void host_install_tree(void);
+
+/* extract.c */
+/* A real path with the content of embedded file `f` (for a C library), or NULL. */
+const char *host_extract(const polybin_file *f, char out[PATH_MAX]);
+/* A directory holding `php`, a link to this program, put first on PATH. */
+void host_put_php_on_path(void);
+
+/* engine.c */
+int host_engine_start(int argc, char **argv, const char *defines);
+void host_engine_stop(void);
+int host_run_file(const char *path);
+int host_lint_file(const char *path);
+void host_register_stdio(void);
+
+/* cli.c: run as `php`. */
+int host_php_main(int argc, char **argv);
+
+#endif

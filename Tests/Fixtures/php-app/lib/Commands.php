@@ -1,0 +1,40 @@
+<?php
+require_once __DIR__ . '/Probe.php';
+
+final class Commands {
+    public static function run(array $args): int {
+        $command = $args[0] ?? 'hello';
+        switch ($command) {
+        case 'hello':
+            echo "hello from ", basename(__FILE__), "\n";
+            return 0;
+        case 'env':
+            // What the program itself sees of PATH (the host may put its `php` first).
+            echo getenv('PATH'), "\n";
+            return 0;
+        case 'php':
+            // The application's own `php` call, through PATH.
+            passthru('php -r ' . escapeshellarg('echo "child ", PHP_BINARY, "\n";'), $status);
+            return $status;
+        case 'probe':
+            echo json_encode(Probe::facts(), JSON_UNESCAPED_SLASHES | JSON_PRETTY_PRINT), "\n";
+            return 0;
+        case 'ca':
+            // A file of the tree handed to a C library by path: the host extracts it.
+            $h = curl_init();
+            var_dump(curl_setopt($h, CURLOPT_CAINFO, __DIR__ . '/../data/ca.pem'));
+            return 0;
+        case 'restore':
+            // What interception libraries do to the file wrapper (PHPUnit's vfs and the like).
+            $before = file_exists(__FILE__);
+            stream_wrapper_unregister('file');
+            stream_wrapper_restore('file');
+            echo json_encode([$before, file_exists(__FILE__), is_file(__DIR__ . '/Probe.php'),
+                              strlen((string)@file_get_contents(__FILE__)) > 0]), "\n";
+            return 0;
+        default:
+            fwrite(STDERR, "app: unknown command $command\n");
+            return 2;
+        }
+    }
+}
