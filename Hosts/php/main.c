@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "pb_launch.h"
 
 const char host_root[] = PHP_HOST_ROOT;
 time_t host_tree_mtime;
@@ -19,8 +20,19 @@ int main(int argc, char **argv) {
     host_self[n > 0 ? n : 0] = 0;
     host_tree_mtime = host_self[0] && stat(host_self, &st) == 0 ? st.st_mtime : 0;
     base = base ? base + 1 : argv[0];
-    if (PHP_HOST_PATH_PHP) host_put_php_on_path();
-    if (!strcmp(base, "php") || !PHP_HOST_ENTRY[0]) return host_php_main(argc, argv);
+    /* Under a secure exec (setuid, setgid, capabilities) the caller chose the name and the
+     * environment: no `php` personality (it would run the caller's code with the program's
+     * privileges), no PATH, no files (docs/cache-policy.md). */
+    if (pb_secure_exec()) {
+        if (!PHP_HOST_ENTRY[0]) {
+            fprintf(stderr, "%s: refused: a setuid, setgid or capability program has no entry script to run, and "
+                            "runs no `php` command line\n", argv[0]);
+            return 1;
+        }
+    } else {
+        if (PHP_HOST_PATH_PHP) host_put_php_on_path();
+        if (!strcmp(base, "php") || !PHP_HOST_ENTRY[0]) return host_php_main(argc, argv);
+    }
 
     snprintf(entry, sizeof entry, "%s/%s", host_root, PHP_HOST_ENTRY);
     if (!host_engine_start(argc, argv, "")) {

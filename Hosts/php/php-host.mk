@@ -55,10 +55,10 @@ POLYBIN_MK       ?= $(firstword $(wildcard $(PHP_HOST_DIR)../polybin.mk $(PHP_HO
 PHP_HOST_CPOLYBIN ?= $(firstword $(wildcard $(PHP_HOST_DIR)cpolybin $(PHP_HOST_DIR)../../CSupport/CPolybin))
 include $(POLYBIN_MK)
 
-# The host's own files, and the CPolybin files it shares with the runner (SHA-256);
-# tools/install copies exactly these.
+# The host's own files, and the CPolybin files it shares with the runner (SHA-256, the cache
+# policy and the secure-exec rule); tools/install copies exactly these.
 PHP_HOST_SOURCES    := path.c wrapper.c functions.c extract.c engine.c cli.c main.c
-PHP_HOST_CPOLYBIN_SOURCES := codec/sha256.c
+PHP_HOST_CPOLYBIN_SOURCES := codec/sha256.c contract/cache_dir.c run/policy.c
 PHP_HOST_DEFINES     = -DPHP_HOST_ROOT='"$(PHP_APP_ROOT)"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \
                        -DPHP_HOST_INI='"$(PHP_APP_INI)"' -DPHP_HOST_PATH_PHP=$(PHP_APP_PATH_PHP) \
                        -DPHP_HOST_BUNDLE=$(PHP_APP_BUNDLE)

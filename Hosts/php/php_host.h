@@ -11,8 +11,8 @@
  *   PHP_HOST_BUNDLE the bundle's name given to `polybin embed --name` (an identifier; phpapp)
  *
  * The files, by concern: path.c (paths to bundle names), wrapper.c (the `file` stream
- * wrapper), functions.c (PHP functions replaced to agree with it), extract.c (files on disk),
- * engine.c (the embed SAPI), cli.c (the `php` personality),
+ * wrapper), functions.c (PHP functions replaced to agree with it), extract.c (files on disk,
+ * through the cache policy), engine.c (the embed SAPI), cli.c (the `php` personality),
  * main.c. */
 #ifndef PHP_HOST_H
 #define PHP_HOST_H
