@@ -63,7 +63,7 @@ int host_php_main(int argc, char **argv) {
     if (!script_argv) return 1;
     script_argv[0] = (char *)(code ? "Standard input code" : file);
     for (int k = 1; k < script_argc; k++) script_argv[k] = argv[i + k - 1];
-    if (!host_engine_start(script_argc, script_argv, defines)) {
+    if (!host_engine_start(script_argc, script_argv, defines, code || !strcmp(file, "-") ? NULL : file)) {
         fprintf(stderr, "%s: PHP did not start\n", argv[0]);
         return 1;
     }

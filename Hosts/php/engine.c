@@ -11,7 +11,8 @@
 #include <Zend/zend_constants.h>
 
 
-/* The host's INI: no php.ini is read. The values are Debian's php-cli ones, except
+/* The host's INI: no php.ini is read. The values are Debian's php-cli ones (as ini_get gives
+ * them: display_errors=Off reads ""), except
  * variables_order: with EGPCS $_ENV is filled, so Arcanist needs no `php` subprocess for it. */
 static const char host_ini[] =
     "html_errors=0\n"
@@ -21,7 +22,7 @@ static const char host_ini[] =
     "max_execution_time=0\n"
     "max_input_time=-1\n"
     "memory_limit=-1\n"
-    "display_errors=0\n"
+    "display_errors=Off\n"
     "log_errors=1\n"
     "error_reporting=22527\n"
     "zend.assertions=-1\n"
@@ -50,7 +51,24 @@ void host_register_stdio(void) {
 
 /* ---- the engine ------------------------------------------------------------------------ */
 
-int host_engine_start(int argc, char **argv, const char *defines) {
+/* The script $_SERVER names: its path, or NULL for code from -r or standard input. */
+static const char *server_script;
+
+/* $_SERVER as the CLI fills it: the environment, the script under PHP_SELF, SCRIPT_NAME,
+ * SCRIPT_FILENAME and PATH_TRANSLATED, an empty DOCUMENT_ROOT (PHP adds argv, argc and
+ * REQUEST_TIME itself). */
+static void register_server_variables(zval *track_vars_array) {
+    const char *self = server_script ? server_script : "Standard input code";
+    const char *file = server_script ? server_script : "";
+    php_import_environment_variables(track_vars_array);
+    php_register_variable("PHP_SELF", self, track_vars_array);
+    php_register_variable("SCRIPT_NAME", self, track_vars_array);
+    php_register_variable("SCRIPT_FILENAME", file, track_vars_array);
+    php_register_variable("PATH_TRANSLATED", file, track_vars_array);
+    php_register_variable("DOCUMENT_ROOT", "", track_vars_array);
+}
+
+int host_engine_start(int argc, char **argv, const char *defines, const char *script) {
     size_t size = sizeof host_ini + strlen(defines) + 1;
     char *ini = malloc(size);
     if (!ini) return 0;
@@ -58,6 +76,10 @@ int host_engine_start(int argc, char **argv, const char *defines) {
 #if defined(ZEND_SIGNALS)
     zend_signal_startup();
 #endif
+    /* The CLI's name: applications check PHP_SAPI and php_sapi_name() for "cli". */
+    php_embed_module.name = "cli";
+    php_embed_module.register_server_variables = register_server_variables;
+    server_script = script;
     sapi_startup(&php_embed_module);
     php_embed_module.ini_entries = ini;
     php_embed_module.php_ini_ignore = 1;
@@ -69,7 +91,6 @@ int host_engine_start(int argc, char **argv, const char *defines) {
     if (php_request_startup() == FAILURE) return 0;
     SG(headers_sent) = 1;
     SG(request_info).no_headers = 1;
-    php_register_variable("PHP_SELF", "-", NULL);
     /* Warnings name the function from now on, not "PHP Request Startup" (the CLI does this too). */
     PG(during_request_startup) = 0;
     host_install_tree();

@@ -208,6 +208,10 @@ void host_install_tree(void) {
     replace("curl_setopt", host_curl_setopt, &original_curl_setopt);
     original_resolve_path = zend_resolve_path;
     zend_resolve_path = host_resolve_path;
+    /* The global table's "file" too: stream_wrapper_restore('file') (and the unregister,
+     * register, restore of interception libraries) re-registers the global entry, which must
+     * be the tree's wrapper or the whole tree vanishes. */
+    zend_hash_update_ptr(php_stream_get_url_stream_wrappers_hash_global(), ZSTR_KNOWN(ZEND_STR_FILE), &host_tree_wrapper);
     /* PHP consults the request's wrapper table for "file" once it exists (volatile registration
      * creates it); without one it would use its plain wrapper directly. */
     php_unregister_url_stream_wrapper_volatile(ZSTR_KNOWN(ZEND_STR_FILE));

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     }
 
     snprintf(entry, sizeof entry, "%s/%s", host_root, PHP_HOST_ENTRY);
-    if (!host_engine_start(argc, argv, "")) {
+    if (!host_engine_start(argc, argv, "", entry)) {
         fprintf(stderr, "%s: PHP did not start\n", argv[0]);
         return 1;
     }

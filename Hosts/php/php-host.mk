@@ -15,7 +15,13 @@
 # Variables (defaults in parentheses)
 #   PHP_APP_ROOT      the path the tree appears at inside the program ($(PHP_APP_DIR)): the
 #                     application's own idea of where it lives (__DIR__, __FILE__)
-#   PHP_APP_INI       extra INI lines, separated by \n (e.g. extension=curl for a shared libphp)
+#   PHP_APP_EXTENSIONS  the shared extensions the program loads at run time from the system's
+#                     extension directory (against a shared libphp: those the build machine's
+#                     php CLI loads, from its php.ini and conf.d, named in the build output,
+#                     zend:NAME for a zend_extension;
+#                     against PHP_STATIC: none, every extension is built in)
+#   PHP_APP_INI       extra INI lines, separated by \n
+#   PHP_CLI           the php CLI whose extensions are the default (php8.2)
 #   PHP_APP_PATH_PHP  1: the program puts a `php` that is itself first on PATH (1)
 #   PHP_APP_BUNDLE    the name the tree is embedded under, an identifier (phpapp)
 #   PHP_STATIC        the directory tools/build-static-php prints: link fully static against
@@ -33,6 +39,7 @@ PHP_APP_INI      ?=
 PHP_APP_PATH_PHP ?= 1
 PHP_APP_BUNDLE   ?= phpapp
 PHP_CONFIG       ?= php-config8.2
+PHP_CLI          ?= php8.2
 ifneq ($(PHP_STATIC),)
 # link-libs: what libphp.a needs after it. Debian's libxml2.a uses ICU, which is C++.
 PHP_CFLAGS       := $(foreach d,. main Zend TSRM ext sapi/embed,-I$(PHP_STATIC)/include/php/$(d))
@@ -43,6 +50,10 @@ PHP_CFLAGS       ?= $(shell $(PHP_CONFIG) --includes)
 PHP_LIBS         ?= -lphp8.2
 PHP_LDFLAGS      ?=
 POLYBIN_BUILDDIR ?= build
+ifeq ($(PHP_STATIC),)
+PHP_APP_EXTENSIONS ?= $(shell $(PHP_CLI) $(PHP_HOST_DIR)cli-extensions.php)
+endif
+PHP_HOST_INI_LINES = $(foreach e,$(PHP_APP_EXTENSIONS),$(if $(filter zend:%,$(e)),zend_extension=$(e:zend:%=%),extension=$(e))\n)$(PHP_APP_INI)
 
 # The program is the default goal unless the including Makefile named one first.
 ifeq ($(.DEFAULT_GOAL),)
@@ -60,7 +71,7 @@ include $(POLYBIN_MK)
 PHP_HOST_SOURCES    := path.c wrapper.c functions.c extract.c engine.c cli.c main.c
 PHP_HOST_CPOLYBIN_SOURCES := codec/sha256.c contract/cache_dir.c run/policy.c
 PHP_HOST_DEFINES     = -DPHP_HOST_ROOT='"$(PHP_APP_ROOT)"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \
-                       -DPHP_HOST_INI='"$(PHP_APP_INI)"' -DPHP_HOST_PATH_PHP=$(PHP_APP_PATH_PHP) \
+                       -DPHP_HOST_INI='"$(PHP_HOST_INI_LINES)"' -DPHP_HOST_PATH_PHP=$(PHP_APP_PATH_PHP) \
                        -DPHP_HOST_BUNDLE=$(PHP_APP_BUNDLE)
 PHP_HOST_OBJECTS     = $(PHP_HOST_SOURCES:%.c=$(POLYBIN_BUILDDIR)/php-host/%.o)
 PHP_HOST_CPOLYBIN_OBJECTS = $(addprefix $(POLYBIN_BUILDDIR)/php-host/cpolybin-,$(notdir $(PHP_HOST_CPOLYBIN_SOURCES:.c=.o)))
@@ -87,6 +98,7 @@ $(foreach f,$(PHP_HOST_CPOLYBIN_SOURCES),$(eval $(call php_host_cpolybin,$(f))))
 
 $(POLYBIN_BUILDDIR)/$(PHP_APP): $(PHP_HOST_OBJECTS) $(PHP_HOST_CPOLYBIN_OBJECTS) $(POLYBIN_BUILDDIR)/$(PHP_APP_BUNDLE).o
 	$(CC) $(PHP_LDFLAGS) -o $@ $^ $(PHP_LIBS)
+	@echo "php-host: $@ loads at run time the shared extensions $(if $(PHP_APP_EXTENSIONS),$(PHP_APP_EXTENSIONS),(none))"
 
 FORCE:
 .PHONY: FORCE

@@ -78,7 +78,8 @@ const char *host_extract(const polybin_file *f, char out[PATH_MAX]);
 void host_put_php_on_path(void);
 
 /* engine.c */
-int host_engine_start(int argc, char **argv, const char *defines);
+/* `script`: the script's path for $_SERVER, NULL for code from -r or standard input. */
+int host_engine_start(int argc, char **argv, const char *defines, const char *script);
 void host_engine_stop(void);
 int host_run_file(const char *path);
 int host_lint_file(const char *path);

@@ -20,6 +20,7 @@ import Testing
         let unknown = try run(app.program, ["nope"], environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
         #expect(unknown.status == 2 && unknown.err == "app: unknown command nope\n")
     }
+
     /// With HOME unset, empty or relative the host falls back to /tmp/polybin-php-UID only when
     /// that directory is its own: one another user created first is never used (before, the
     /// host made its private directory inside it and put it first on PATH).
@@ -113,5 +114,66 @@ import Testing
         let path = try asNobody(program, ["env"])
         #expect(path.out == "/usr/bin:/bin\n", "\(path.out) \(path.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: home.path).isEmpty, "written in the caller's home")
+    }
+
+    /// What an application can look at to tell how it runs, run under the php CLI and under the
+    /// program: PHP_SAPI and php_sapi_name() say `cli`, $_SERVER has the CLI's script keys with
+    /// the entry's path, argv/argc and REQUEST_TIME(_FLOAT), the same STDIN/STDOUT/STDERR, ini
+    /// values and loaded extensions (by default those the build machine's php CLI loads). Only
+    /// $argv[0] (the program as invoked) and PHP_BINARY (the program) differ.
+    @Test func theProgramLooksLikeThePHPCLIToTheApplication() throws {
+        let app = try PHPApp.get()
+        let entry = app.tree.appendingPathComponent("bin/app").path
+        let cli = try app.cli(["probe", "x y"])
+        let ours = try run(app.program, ["probe", "x y"], environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
+        #expect(cli.status == 0 && ours.status == 0, "\(cli.err) \(ours.err)")
+        func facts(_ output: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        }
+        var expected = try facts(cli.out), got = try facts(ours.out)
+        #expect(got["PHP_SAPI"] as? String == "cli" && got["php_sapi_name"] as? String == "cli")
+        #expect(expected["PHP_BINARY"] as? String == "/usr/bin/php8.2" && got["PHP_BINARY"] as? String == app.program)
+        var server = try #require(got["server"] as? [String: Any]), cliServer = try #require(expected["server"] as? [String: Any])
+        #expect(cliServer["SCRIPT_NAME"] as? String == entry && server["SCRIPT_NAME"] as? String == entry)
+        #expect((cliServer["argv"] as? [String])?.first == entry && (server["argv"] as? [String])?.first == app.program)
+        server["argv"] = nil; cliServer["argv"] = nil
+        got["server"] = server; expected["server"] = cliServer
+        got["PHP_BINARY"] = nil; expected["PHP_BINARY"] = nil
+        #expect(NSDictionary(dictionary: got).isEqual(to: expected), "program: \(got)\nphp CLI: \(expected)")
+        let build = try run("make", ["-C", app.build.path, "-B", "build/app"])
+        #expect(build.out.contains("php-host: build/app loads at run time the shared extensions "), "the build output does not name them: \(build.out.suffix(500))")
+    }
+
+    /// Restoring the `file` wrapper (stream_wrapper_unregister, then stream_wrapper_restore, as
+    /// interception libraries do) keeps the tree served: with the tree's directory hidden on
+    /// disk, the application's own files are still there (before, they vanished).
+    @Test func restoringTheFileWrapperKeepsTheTree() throws {
+        let app = try PHPApp.get()
+        let empty = try TestEnvironment.temporaryDirectory("polybin-php-empty")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let hidden = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && ls -A \"$2\" | wc -l >&2 && exec \"$3\" restore",
+                                         "sh", empty.path, app.tree.path, app.program],
+                             environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
+        #expect(hidden.err == "0\n", "the tree was not hidden, or the app complained: \(hidden.err)")
+        #expect(hidden.out == "[true,true,true,true]\n", "after stream_wrapper_restore('file'): \(hidden.out)")
+        #expect(try app.cli(["restore"]).out == "[true,true,true,true]\n")
+    }
+
+    /// 20 simultaneous first runs that each hand a file of the tree to libcurl all succeed and
+    /// leave one copy of it, byte for byte the embedded one, and no temporary file.
+    @Test func simultaneousFirstRunsLeaveOneCopyOfEachExtractedFile() throws {
+        let app = try PHPApp.get()
+        let cache = try TestEnvironment.temporaryDirectory("polybin-php-race")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let runs = try shell("for i in $(seq 20); do '\(app.program)' ca & done; wait", environment: ["XDG_CACHE_HOME": cache.path])
+        #expect(runs.out == String(repeating: "bool(true)\n", count: 20), "\(runs.out) \(runs.err)")
+        let dir = cache.appendingPathComponent("polybin-php")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let copies = names.filter { $0.hasSuffix("-ca.pem") }
+        #expect(copies.count == 1 && !names.contains { $0.hasPrefix(".") }, "\(names)")
+        if let copy = copies.first {
+            #expect(FileManager.default.contents(atPath: dir.appendingPathComponent(copy).path)
+                    == FileManager.default.contents(atPath: app.tree.appendingPathComponent("data/ca.pem").path))
+        }
     }
 }
