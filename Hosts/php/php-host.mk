@@ -14,7 +14,8 @@
 #
 # Variables (defaults in parentheses)
 #   PHP_APP_ROOT      the path the tree appears at inside the program ($(PHP_APP_DIR)): the
-#                     application's own idea of where it lives (__DIR__, __FILE__)
+#                     application's own idea of where it lives (__DIR__, __FILE__); made
+#                     absolute and without a trailing slash
 #   PHP_APP_EXTENSIONS  the shared extensions the program loads at run time from the system's
 #                     extension directory (against a shared libphp: those the build machine's
 #                     php CLI loads, from its php.ini and conf.d, named in the build output,
@@ -70,7 +71,7 @@ include $(POLYBIN_MK)
 # policy and the secure-exec rule); tools/install copies exactly these.
 PHP_HOST_SOURCES    := path.c wrapper.c functions.c extract.c engine.c cli.c main.c
 PHP_HOST_CPOLYBIN_SOURCES := codec/sha256.c contract/cache_dir.c run/policy.c
-PHP_HOST_DEFINES     = -DPHP_HOST_ROOT='"$(PHP_APP_ROOT)"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \
+PHP_HOST_DEFINES     = -DPHP_HOST_ROOT='"$(abspath $(PHP_APP_ROOT))"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \
                        -DPHP_HOST_INI='"$(PHP_HOST_INI_LINES)"' -DPHP_HOST_PATH_PHP=$(PHP_APP_PATH_PHP) \
                        -DPHP_HOST_BUNDLE=$(PHP_APP_BUNDLE)
 PHP_HOST_OBJECTS     = $(PHP_HOST_SOURCES:%.c=$(POLYBIN_BUILDDIR)/php-host/%.o)
@@ -79,10 +80,11 @@ PHP_HOST_CPOLYBIN_OBJECTS = $(addprefix $(POLYBIN_BUILDDIR)/php-host/cpolybin-,$
 # Hidden files are part of an application's tree (.arcconfig and the like).
 $(eval $(call polybin_embed,$(PHP_APP_BUNDLE),$(PHP_APP_DIR),--include-hidden))
 
-# The host's objects depend on the defines through a record rewritten only when they change.
-$(POLYBIN_BUILDDIR)/php-host.flags: FORCE
-	@mkdir -p $(@D)
-	@echo '$(CC) $(CFLAGS) $(PHP_CFLAGS) $(PHP_HOST_DEFINES)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(PHP_CFLAGS) $(PHP_HOST_DEFINES)' > $@
+# The host's objects depend on the defines through a record rewritten, when make reads this
+# file, only when they changed: a rule for it would run every time, and `make -q` after a
+# build would always report work.
+php_host_flags := $(CC) $(CFLAGS) $(PHP_CFLAGS) $(PHP_HOST_DEFINES)
+$(shell mkdir -p $(POLYBIN_BUILDDIR) && { echo '$(php_host_flags)' | cmp -s - $(POLYBIN_BUILDDIR)/php-host.flags || echo '$(php_host_flags)' > $(POLYBIN_BUILDDIR)/php-host.flags; })
 
 $(PHP_HOST_OBJECTS): $(POLYBIN_BUILDDIR)/php-host/%.o: $(PHP_HOST_DIR)%.c $(PHP_HOST_DIR)php_host.h \
                      $(POLYBIN_BUILDDIR)/$(PHP_APP_BUNDLE).h $(POLYBIN_BUILDDIR)/php-host.flags
@@ -99,6 +101,3 @@ $(foreach f,$(PHP_HOST_CPOLYBIN_SOURCES),$(eval $(call php_host_cpolybin,$(f))))
 $(POLYBIN_BUILDDIR)/$(PHP_APP): $(PHP_HOST_OBJECTS) $(PHP_HOST_CPOLYBIN_OBJECTS) $(POLYBIN_BUILDDIR)/$(PHP_APP_BUNDLE).o
 	$(CC) $(PHP_LDFLAGS) -o $@ $^ $(PHP_LIBS)
 	@echo "php-host: $@ loads at run time the shared extensions $(if $(PHP_APP_EXTENSIONS),$(PHP_APP_EXTENSIONS),(none))"
-
-FORCE:
-.PHONY: FORCE

@@ -176,4 +176,17 @@ import Testing
                     == FileManager.default.contents(atPath: app.tree.appendingPathComponent("data/ca.pem").path))
         }
     }
+
+    /// `make -q` after a build reports nothing to do (before, the flags record was a rule that
+    /// ran every time), and a change in the tree is work again; a PHP_APP_ROOT with a trailing
+    /// slash is the same root (before, the program had nothing in its tree).
+    @Test func makeIsQuietWhenUpToDateAndTakesARootWithATrailingSlash() throws {
+        let app = try PHPApp.make("php-app", extra: "PHP_APP_ROOT  := \(PHPApp.fixtures.appendingPathComponent("php-app").path)/")
+        defer { try? FileManager.default.removeItem(at: app.build) }
+        let hello = try run(app.program, ["hello"], environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
+        #expect(hello.out == "hello from Commands.php\n", "\(hello.err)")
+        #expect(try run("make", ["-q", "-C", app.build.path]).status == 0, "make -q reports work after a build")
+        #expect(try run("make", ["-q", "-C", app.build.path, "-W", app.tree.appendingPathComponent("lib/Probe.php").path]).status == 1,
+                "a changed file of the tree is not work")
+    }
 }
