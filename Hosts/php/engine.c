@@ -79,6 +79,7 @@ int host_engine_start(int argc, char **argv, const char *defines, const char *sc
     /* The CLI's name: applications check PHP_SAPI and php_sapi_name() for "cli". */
     php_embed_module.name = "cli";
     php_embed_module.register_server_variables = register_server_variables;
+    php_embed_module.phpinfo_as_text = 1;
     server_script = script;
     sapi_startup(&php_embed_module);
     php_embed_module.ini_entries = ini;
@@ -116,8 +117,10 @@ int host_run_file(const char *path) {
 /* php -l: compile only, with the CLI's messages and exit statuses. */
 int host_lint_file(const char *path) {
     zend_file_handle handle;
-    int status = 0;
-    zend_stream_init_filename(&handle, path);
+    volatile int status = 0;  /* set inside zend_try */
+    const char *shown = strcmp(path, "-") ? path : "Standard input code";
+    if (!strcmp(path, "-")) zend_stream_init_fp(&handle, stdin, shown);
+    else zend_stream_init_filename(&handle, path);
     CG(skip_shebang) = 1;
     zend_try {
         zend_op_array *op = zend_compile_file(&handle, ZEND_INCLUDE);
@@ -134,8 +137,8 @@ int host_lint_file(const char *path) {
         zend_exception_error(EG(exception), E_ERROR);
         status = 255;
     }
-    if (status == 0) php_printf("No syntax errors detected in %s\n", path);
-    else php_printf("Errors parsing %s\n", path);
+    if (status == 0) php_printf("No syntax errors detected in %s\n", shown);
+    else php_printf("Errors parsing %s\n", shown);
     zend_destroy_file_handle(&handle);
     return status;
 }

@@ -189,4 +189,36 @@ import Testing
         #expect(try run("make", ["-q", "-C", app.build.path, "-W", app.tree.appendingPathComponent("lib/Probe.php").path]).status == 1,
                 "a changed file of the tree is not work")
     }
+
+    /// Run as `php`, the program takes the CLI's common options as the php CLI does: -v, -m,
+    /// -i, -h, -l on standard input, bundled flags (-nq, -nr), -d values quoted as the CLI
+    /// quotes them; options it does not have (-a, -S, --ini) are refused in one line. Before,
+    /// each of -v, -m, -i, -h and -nq was refused, and -l on standard input failed.
+    @Test func phpPersonalityTakesTheCLIsCommonOptions() throws {
+        let app = try PHPApp.get()
+        let php = try ArcanistBuild.linked(app.program, as: "php")
+        let env: [String: String?] = ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path]
+        func both(_ arguments: [String], stdin: String = "") throws -> (cli: ProcessResult, ours: ProcessResult) {
+            (try run("/usr/bin/php8.2", arguments, stdin: Data(stdin.utf8)), try run(php, arguments, environment: env, stdin: Data(stdin.utf8)))
+        }
+        for (arguments, stdin) in [(["-m"], ""), (["-l"], "<?php echo 1;\n"), (["-l"], "<?php echo 1\n"), (["-nq", "-r", "echo 5;"], ""),
+                                   (["-nr", "echo 6;"], ""), (["-d", "highlight.string=#A;B", "-r", "echo ini_get('highlight.string');"], ""),
+                                   (["-d", "error_reporting=~E_ALL", "-r", "echo ini_get('error_reporting');"], "")] {
+            let (cli, ours) = try both(arguments, stdin: stdin)
+            #expect(ours.out == cli.out && ours.status == cli.status, "php \(arguments): \(ours.out) \(ours.err) against the CLI's \(cli.out)")
+        }
+        let (cliVersion, version) = try both(["-v"])
+        let cliLines = cliVersion.out.split(separator: "\n"), lines = version.out.split(separator: "\n")
+        #expect(version.status == 0 && lines.count == cliLines.count && lines.dropFirst() == cliLines.dropFirst()
+                && lines.first?.prefix(while: { $0 != "(" }) == cliLines.first?.prefix(while: { $0 != "(" }), "\(version.out)")
+        let help = try run(php, ["-h"], environment: env, stdin: Data())
+        #expect(help.status == 0 && help.out.hasPrefix("Usage: \(php) [options]"), "\(help.out)")
+        let info = try run(php, ["-i"], environment: env, stdin: Data())
+        #expect(info.status == 0 && info.out.contains("PHP Version => "), "\(info.out.prefix(300))")
+        for option in [["-a"], ["-S", "localhost:1"], ["--ini"]] {
+            let refused = try run(php, option, environment: env, stdin: Data())
+            #expect(refused.status == 1 && refused.out.isEmpty && refused.err.split(separator: "\n").count == 1
+                    && refused.err.contains("option \(option[0]) is not supported"), "\(option): \(refused.err)")
+        }
+    }
 }
