@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "php_host.h"
 #include <ctype.h>
+#include <errno.h>
 #include <glob.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -128,6 +129,35 @@ static ZEND_NAMED_FUNCTION(host_curl_setopt) {
     original_curl_setopt(execute_data, return_value);
 }
 
+/* symlink() and link() making a name in the tree fail as on a read-only file system (before
+ * they reached the disk under the root); tempnam() in the tree falls back to the system's
+ * temporary directory with PHP's notice, as for any directory it cannot write in. */
+static zif_handler original_symlink, original_link, original_tempnam;
+
+static void host_make_link(INTERNAL_FUNCTION_PARAMETERS, zif_handler original) {
+    char buffer[PATH_MAX];
+    zval *link = ZEND_NUM_ARGS() == 2 ? ZEND_CALL_ARG(execute_data, 2) : NULL;
+    if (link && Z_TYPE_P(link) == IS_STRING && host_in_tree(Z_STRVAL_P(link), buffer)) {
+        php_error_docref(NULL, E_WARNING, "%s", strerror(EROFS));
+        RETURN_FALSE;
+    }
+    original(execute_data, return_value);
+}
+
+static ZEND_NAMED_FUNCTION(host_symlink) { host_make_link(INTERNAL_FUNCTION_PARAM_PASSTHRU, original_symlink); }
+static ZEND_NAMED_FUNCTION(host_link) { host_make_link(INTERNAL_FUNCTION_PARAM_PASSTHRU, original_link); }
+
+static ZEND_NAMED_FUNCTION(host_tempnam) {
+    char buffer[PATH_MAX];
+    zval *dir = ZEND_NUM_ARGS() == 2 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+    if (dir && Z_TYPE_P(dir) == IS_STRING && host_in_tree(Z_STRVAL_P(dir), buffer)) {
+        php_error_docref(NULL, E_NOTICE, "file created in the system's temporary directory");
+        zval_ptr_dtor(dir);
+        ZVAL_EMPTY_STRING(dir);
+    }
+    original_tempnam(execute_data, return_value);
+}
+
 /* include/require path resolution. PHP resolves a path to its include_once identity before
  * opening it, through realpath(3)-like lookups on the disk (lstat of every component): for the
  * tree that would consult the disk (and, were a component a symlink there, name a file outside
@@ -206,6 +236,9 @@ void host_install_tree(void) {
     replace("is_writeable", host_is_writeable, &original_is_writeable);
     replace("is_executable", host_is_executable, &original_is_executable);
     replace("curl_setopt", host_curl_setopt, &original_curl_setopt);
+    replace("symlink", host_symlink, &original_symlink);
+    replace("link", host_link, &original_link);
+    replace("tempnam", host_tempnam, &original_tempnam);
     original_resolve_path = zend_resolve_path;
     zend_resolve_path = host_resolve_path;
     /* The global table's "file" too: stream_wrapper_restore('file') (and the unregister,

@@ -3,9 +3,23 @@
 #define _GNU_SOURCE
 #include "php_host.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-static void fill_stat(php_stream_statbuf *ssb, int kind, const polybin_file *f) {
+/* An inode number per name: a file's index + 2, a directory's from its name, above every file's
+ * (tools that walk a tree by (device, inode), such as the php CLI's own RecursiveDirectoryIterator
+ * users, must not see every directory as one). */
+static ino_t inode(int kind, const polybin_file *f, const char *name) {
+    uint64_t h = 1469598103934665603ULL;
+    if (kind != POLYBIN_DIRECTORY) return (ino_t)(f - bundle_at(0)) + 2;
+    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (ino_t)((h & 0xffffffffULL) | 0x100000000ULL);
+}
+
+static void fill_stat(php_stream_statbuf *ssb, int kind, const polybin_file *f, const char *name) {
     memset(ssb, 0, sizeof *ssb);
     ssb->sb.st_mode = kind == POLYBIN_DIRECTORY ? (S_IFDIR | 0555) : (S_IFREG | 0444);
     ssb->sb.st_nlink = 1;
@@ -13,7 +27,7 @@ static void fill_stat(php_stream_statbuf *ssb, int kind, const polybin_file *f) 
     ssb->sb.st_blksize = 4096;
     ssb->sb.st_blocks = f ? (blkcnt_t)((f->size + 511) / 512) : 0;
     ssb->sb.st_atime = ssb->sb.st_mtime = ssb->sb.st_ctime = host_tree_mtime;
-    ssb->sb.st_ino = f ? (ino_t)(f - bundle_at(0)) + 2 : 1;
+    ssb->sb.st_ino = inode(kind, f, name);
 }
 
 /* ---- the file wrapper ----------------------------------------------------------------- */
@@ -25,6 +39,34 @@ static void read_only(php_stream_wrapper *wrapper, int options, int opening) {
     errno = EROFS;
     if (opening) php_stream_wrapper_log_error(wrapper, options, "%s", strerror(EROFS));
     else if (options & REPORT_ERRORS) php_error_docref(NULL, E_WARNING, "%s", strerror(EROFS));
+}
+
+/* "x.php/" names a directory: for a file it is ENOTDIR, as the kernel answers. */
+static int ends_in_slash(const char *path) {
+    size_t n = strlen(path);
+    return n > 0 && path[n - 1] == '/';
+}
+
+/* A file opened other than by include is a real descriptor, a sealed read-only memfd, so that
+ * flock, gzopen and compress.zlib://, stream_select and proc_open's descriptors work as on a
+ * file; NULL (a memory stream instead) when memfd is unavailable. Includes stay in memory. */
+static php_stream *open_as_descriptor(zend_string *content STREAMS_DC) {
+    int fd = memfd_create("polybin-php", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    php_stream *stream;
+    if (fd < 0) return NULL;
+    for (size_t at = 0; at < ZSTR_LEN(content);) {
+        ssize_t put = write(fd, ZSTR_VAL(content) + at, ZSTR_LEN(content) - at);
+        if (put <= 0) { close(fd); return NULL; }
+        at += (size_t)put;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0 || fchmod(fd, 0444) != 0
+        || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+        close(fd);
+        return NULL;
+    }
+    stream = php_stream_fopen_from_fd_rel(fd, "rb", NULL, 1);
+    if (!stream) close(fd);
+    return stream;
 }
 
 static php_stream *tree_open(php_stream_wrapper *wrapper, const char *filename, const char *mode, int options,
@@ -48,9 +90,10 @@ static php_stream *tree_open(php_stream_wrapper *wrapper, const char *filename, 
         read_only(wrapper, options, 1);
         return NULL;
     }
-    f = bundle_find(name);
+    f = ends_in_slash(filename) ? NULL : bundle_find(name);
     if (!f) {
-        errno = bundle_kind(name) == POLYBIN_DIRECTORY ? EISDIR : ENOENT;
+        int kind = bundle_kind(name);
+        errno = kind == POLYBIN_DIRECTORY ? EISDIR : kind == POLYBIN_FILE ? ENOTDIR : ENOENT;
         php_stream_wrapper_log_error(wrapper, options, "%s", strerror(errno));
         return NULL;
     }
@@ -62,7 +105,8 @@ static php_stream *tree_open(php_stream_wrapper *wrapper, const char *filename, 
         return NULL;
     }
     ZSTR_VAL(content)[f->size] = 0;
-    stream = php_stream_memory_open(TEMP_STREAM_READONLY, content);
+    stream = options & STREAM_OPEN_FOR_INCLUDE ? NULL : open_as_descriptor(content STREAMS_REL_CC);
+    if (!stream) stream = php_stream_memory_open(TEMP_STREAM_READONLY, content);
     zend_string_release(content);
     if (stream && opened_path) *opened_path = zend_string_init(buffer, strlen(buffer), 0);
     return stream;
@@ -75,8 +119,8 @@ static int tree_url_stat(php_stream_wrapper *wrapper, const char *url, int flags
     int kind;
     if (!name) return PLAIN->wops->url_stat(PLAIN, url, flags, ssb, context);
     kind = bundle_kind(name);
-    if (kind == POLYBIN_NONE) return -1;
-    fill_stat(ssb, kind, kind == POLYBIN_FILE ? bundle_find(name) : NULL);
+    if (kind == POLYBIN_NONE || (kind == POLYBIN_FILE && ends_in_slash(url))) return -1;
+    fill_stat(ssb, kind, kind == POLYBIN_FILE ? bundle_find(name) : NULL, name);
     return 0;
 }
 

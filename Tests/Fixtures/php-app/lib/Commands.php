@@ -24,6 +24,22 @@ final class Commands {
             $h = curl_init();
             var_dump(curl_setopt($h, CURLOPT_CAINFO, __DIR__ . '/../data/ca.pem'));
             return 0;
+        case 'files':
+            // The tree as a read-only file system, beyond fopen: each answer as the CLI gives
+            // it for a read-only copy of the tree.
+            $gz = __DIR__ . '/../data/hello.txt.gz';
+            $fp = fopen(__FILE__, 'r');
+            echo json_encode([
+                'slash' => [is_file(__FILE__ . '/'), @file_get_contents(__FILE__ . '/')],
+                'inodes' => fileinode(__DIR__) !== fileinode(__DIR__ . '/../bin') && fileinode(__DIR__) !== fileinode(__FILE__),
+                'flock' => flock($fp, LOCK_SH) && flock($fp, LOCK_UN),
+                'gzfile' => gzfile($gz),
+                'zlib' => file_get_contents('compress.zlib://' . $gz),
+                'symlink' => [@symlink('/etc/hostname', __DIR__ . '/made-link'), error_get_last()['message'] ?? ''],
+                'link' => @link(__FILE__, __DIR__ . '/made-hardlink'),
+                'tempnam' => ($t = @tempnam(__DIR__, 'app')) !== false && strpos($t, sys_get_temp_dir() . '/') === 0 && unlink($t),
+            ], JSON_UNESCAPED_SLASHES), "\n";
+            return 0;
         case 'restore':
             // What interception libraries do to the file wrapper (PHPUnit's vfs and the like).
             $before = file_exists(__FILE__);
