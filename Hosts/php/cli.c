@@ -105,6 +105,35 @@ static int refuse(const char *program, const char *option) {
     return 1;
 }
 
+/* What the options asked for, in the started engine. Apart from host_php_main (and not
+ * inlined) so that none of its locals lives across zend_first_try's setjmp. */
+__attribute__((noinline)) static int run(char action, const char *file, const char *code) {
+    volatile int status = 255;
+    zend_first_try {
+        if (action == 'v') {
+            print_version();
+            status = 0;
+        } else if (action == 'm') {
+            print_modules();
+            status = 0;
+        } else if (action == 'i') {
+            php_print_info(PHP_INFO_ALL);
+            status = 0;
+        } else if (action == 'l') {
+            status = host_lint_file(file);
+        } else if (code) {
+            if (zend_eval_string_ex((char *)code, NULL, "Command line code", 1) == FAILURE) status = 255;
+            else status = EG(exit_status);
+        } else {
+            status = host_run_file(file);
+        }
+    } zend_catch {
+        status = EG(exit_status);
+    } zend_end_try();
+    if (code && EG(exit_status)) status = EG(exit_status);
+    return status;
+}
+
 /* Run as `php`. */
 int host_php_main(int argc, char **argv) {
     char *defines = calloc(1, 1);
@@ -160,28 +189,7 @@ int host_php_main(int argc, char **argv) {
         fprintf(stderr, "%s: PHP did not start\n", argv[0]);
         return 1;
     }
-    zend_first_try {
-        if (action == 'v') {
-            print_version();
-            status = 0;
-        } else if (action == 'm') {
-            print_modules();
-            status = 0;
-        } else if (action == 'i') {
-            php_print_info(PHP_INFO_ALL);
-            status = 0;
-        } else if (action == 'l') {
-            status = host_lint_file(file);
-        } else if (code) {
-            if (zend_eval_string_ex((char *)code, NULL, "Command line code", 1) == FAILURE) status = 255;
-            else status = EG(exit_status);
-        } else {
-            status = host_run_file(file);
-        }
-    } zend_catch {
-        status = EG(exit_status);
-    } zend_end_try();
-    if (code && EG(exit_status)) status = EG(exit_status);
+    status = run(action, file, code);
     host_engine_stop();
     free(defines);
     free(script_argv);

@@ -16,7 +16,7 @@
 static zif_handler original_realpath, original_glob, original_is_readable, original_is_writable,
     original_is_writeable, original_is_executable, original_curl_setopt;
 
-/* realpath(): paths under the host_root resolve textually and must exist in the tree. */
+/* realpath(): paths in the tree resolve textually and must exist in the tree. */
 static ZEND_NAMED_FUNCTION(host_realpath) {
     zend_string *path;
     char buffer[PATH_MAX];
@@ -35,7 +35,7 @@ static ZEND_NAMED_FUNCTION(host_realpath) {
     RETURN_STRING(buffer);
 }
 
-/* glob(): a pattern under the host_root is matched against the tree, one component at a time. */
+/* glob(): a pattern in the tree is matched against the tree, one component at a time. */
 static void glob_tree(const char *dir, const char *pattern, int flags, zval *matches) {
     const char *slash = strchr(pattern, '/');
     size_t len = slash ? (size_t)(slash - pattern) : strlen(pattern);
@@ -55,8 +55,9 @@ static void glob_tree(const char *dir, const char *pattern, int flags, zval *mat
             if (e.kind == POLYBIN_DIRECTORY) glob_tree(child, slash + 1, flags, matches);
         } else if (!slash || e.kind == POLYBIN_DIRECTORY) {
             if ((flags & GLOB_ONLYDIR) && e.kind != POLYBIN_DIRECTORY) continue;
-            char full[PATH_MAX * 2];
-            snprintf(full, sizeof full, "%s/%s%s", host_root, child, (flags & GLOB_MARK) && e.kind == POLYBIN_DIRECTORY ? "/" : "");
+            char full[PATH_MAX + 1];
+            host_tree_path(child, full);
+            if ((flags & GLOB_MARK) && e.kind == POLYBIN_DIRECTORY && strlen(full) + 1 < sizeof full) strcat(full, "/");
             add_next_index_string(matches, full);
         }
     }

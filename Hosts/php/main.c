@@ -7,7 +7,13 @@
 #include <unistd.h>
 #include "pb_launch.h"
 
-const char host_root[] = PHP_HOST_ROOT;
+#ifdef PHP_HOST_ROOTS
+const char host_roots[] = PHP_HOST_ROOTS;
+const int host_names_absolute = 1;
+#else
+const char host_roots[] = PHP_HOST_ROOT;
+const int host_names_absolute = 0;
+#endif
 time_t host_tree_mtime;
 char host_self[PATH_MAX];
 
@@ -34,7 +40,8 @@ int main(int argc, char **argv) {
         if (!strcmp(base, "php") || !PHP_HOST_ENTRY[0]) return host_php_main(argc, argv);
     }
 
-    snprintf(entry, sizeof entry, "%s/%s", host_root, PHP_HOST_ENTRY);
+    if (PHP_HOST_ENTRY[0] == '/') snprintf(entry, sizeof entry, "%s", PHP_HOST_ENTRY);
+    else snprintf(entry, sizeof entry, "%s/%s", host_roots, PHP_HOST_ENTRY);
     if (!host_engine_start(argc, argv, "", entry)) {
         fprintf(stderr, "%s: PHP did not start\n", argv[0]);
         return 1;

@@ -45,16 +45,28 @@ int host_normalise(const char *path, char out[PATH_MAX]) {
     return 1;
 }
 
-/* The bundle name of an absolute normalised path under the host_root ("" for the host_root), or NULL. */
+/* The bundle name of an absolute normalised path in the tree, or NULL: under a root of
+ * host_roots, relative to it (one tree) or without its leading "/" (several). */
 const char *host_bundle_name(const char *absolute) {
-    size_t n = strlen(host_root);
-    if (strncmp(absolute, host_root, n) != 0) return NULL;
-    if (absolute[n] == 0) return absolute + n;
-    if (absolute[n] != '/') return NULL;
-    return absolute + n + 1;
+    for (const char *r = host_roots; *r;) {
+        size_t n = strcspn(r, ":");
+        if (n > 0 && strncmp(absolute, r, n) == 0 && (absolute[n] == 0 || absolute[n] == '/')) {
+            if (host_names_absolute) return absolute + 1;
+            return absolute[n] ? absolute + n + 1 : absolute + n;
+        }
+        r += n;
+        if (*r) r++;
+    }
+    return NULL;
 }
 
-/* For a path PHP hands us: the bundle name when it lies under the host_root, else NULL. */
+/* The absolute path of bundle name `name`: the inverse of host_bundle_name. */
+void host_tree_path(const char *name, char out[PATH_MAX]) {
+    if (host_names_absolute) snprintf(out, PATH_MAX, "/%s", name);
+    else snprintf(out, PATH_MAX, "%s%s%s", host_roots, *name ? "/" : "", name);
+}
+
+/* For a path PHP hands us: the bundle name when it lies in the tree, else NULL. */
 const char *host_in_tree(const char *path, char buffer[PATH_MAX]) {
     if (strstr(path, "://") && strncmp(path, "file://", 7) != 0) return NULL;
     if (!host_normalise(path, buffer)) return NULL;

@@ -1,8 +1,9 @@
 # php-host.mk: a PHP application as one executable (docs/php-host.md). Set the variables, then
 # include this file:
 #
-#     PHP_APP_DIR   := /usr/share/arcanist      # the application's tree, embedded whole
-#     PHP_APP_ENTRY := bin/arc                  # its entry script, relative to the tree
+#     PHP_APP_DIR   := /usr/share/arcanist      # the application's tree(s), embedded whole
+#     PHP_APP_ENTRY := bin/arc                  # its entry script, relative to the (first)
+#                                               # tree, or an absolute path anywhere
 #     PHP_APP       := arc                      # the program's file name
 #     include PREFIX/share/polybin/php-host/php-host.mk   # or Hosts/php/php-host.mk in a checkout
 #
@@ -13,7 +14,11 @@
 # CPolybin files and this fragment to PREFIX/share/polybin/php-host).
 #
 # Variables (defaults in parentheses)
-#   PHP_APP_ROOT      the path the tree appears at inside the program ($(PHP_APP_DIR)): the
+#   Several trees (PHP_APP_DIR := /usr/share/php/Tool /usr/share/php/Lib) or an absolute
+#   entry (PHP_APP_ENTRY := /usr/bin/tool, Debian's layout: an entry script apart from its
+#   library) are each embedded at their own path, as the application finds them on disk.
+#
+#   PHP_APP_ROOT      one tree only: the path it appears at inside the program ($(PHP_APP_DIR)): the
 #                     application's own idea of where it lives (__DIR__, __FILE__); made
 #                     absolute and without a trailing slash
 #   PHP_APP_EXTENSIONS  the shared extensions the program loads at run time from the system's
@@ -25,6 +30,9 @@
 #   PHP_CLI           the php CLI whose extensions are the default (php8.2)
 #   PHP_APP_PATH_PHP  1: the program puts a `php` that is itself first on PATH (1)
 #   PHP_APP_BUNDLE    the name the tree is embedded under, an identifier (phpapp)
+#   PHP_APP_EMBED_FLAGS  polybin embed options for the tree (--follow-symlinks: a symbolic
+#                     link is embedded as a copy of what it points to, inside the trees or
+#                     outside them)
 #   PHP_STATIC        the directory tools/build-static-php prints: link fully static against
 #                     its libphp.a (every extension built in, so no extension= lines), and
 #                     strip; sets the three below
@@ -35,7 +43,8 @@
 #   POLYBIN_BUILDDIR  where everything is written (build)
 #   POLYBIN_MK        the make rules this builds on (polybin.mk, found beside this directory)
 PHP_HOST_DIR     := $(dir $(lastword $(MAKEFILE_LIST)))
-PHP_APP_ROOT     ?= $(abspath $(PHP_APP_DIR))
+PHP_APP_ROOT     ?= $(abspath $(firstword $(PHP_APP_DIR)))
+PHP_APP_EMBED_FLAGS ?= --follow-symlinks
 PHP_APP_INI      ?=
 PHP_APP_PATH_PHP ?= 1
 PHP_APP_BUNDLE   ?= phpapp
@@ -71,14 +80,23 @@ include $(POLYBIN_MK)
 # policy and the secure-exec rule); tools/install copies exactly these.
 PHP_HOST_SOURCES    := path.c wrapper.c functions.c extract.c engine.c cli.c main.c
 PHP_HOST_CPOLYBIN_SOURCES := codec/sha256.c contract/cache_dir.c run/policy.c
-PHP_HOST_DEFINES     = -DPHP_HOST_ROOT='"$(abspath $(PHP_APP_ROOT))"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \
+# One tree: named relative to it, appearing at PHP_APP_ROOT. Several, or an entry elsewhere:
+# each at its own absolute path, named by it (embed --base /).
+php_host_several   := $(or $(word 2,$(PHP_APP_DIR)),$(filter /%,$(PHP_APP_ENTRY)))
+php_host_entry      = $(if $(filter /%,$(PHP_APP_ENTRY)),$(abspath $(PHP_APP_ENTRY)),$(abspath $(firstword $(PHP_APP_DIR))/$(PHP_APP_ENTRY)))
+php_host_inputs     = $(if $(php_host_several),$(PHP_APP_DIR) $(filter /%,$(PHP_APP_ENTRY)),$(PHP_APP_DIR))
+php_host_space     := $(eval) $(eval)
+php_host_roots      = $(subst $(php_host_space),:,$(strip $(abspath $(PHP_APP_DIR)) $(filter /%,$(PHP_APP_ENTRY))))
+PHP_HOST_TREE_DEFINES = $(if $(php_host_several),-DPHP_HOST_ROOTS='"$(php_host_roots)"' -DPHP_HOST_ENTRY='"$(php_host_entry)"',\
+                         -DPHP_HOST_ROOT='"$(abspath $(PHP_APP_ROOT))"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"')
+PHP_HOST_DEFINES     = $(PHP_HOST_TREE_DEFINES) \
                        -DPHP_HOST_INI='"$(PHP_HOST_INI_LINES)"' -DPHP_HOST_PATH_PHP=$(PHP_APP_PATH_PHP) \
                        -DPHP_HOST_BUNDLE=$(PHP_APP_BUNDLE)
 PHP_HOST_OBJECTS     = $(PHP_HOST_SOURCES:%.c=$(POLYBIN_BUILDDIR)/php-host/%.o)
 PHP_HOST_CPOLYBIN_OBJECTS = $(addprefix $(POLYBIN_BUILDDIR)/php-host/cpolybin-,$(notdir $(PHP_HOST_CPOLYBIN_SOURCES:.c=.o)))
 
 # Hidden files are part of an application's tree (.arcconfig and the like).
-$(eval $(call polybin_embed,$(PHP_APP_BUNDLE),$(PHP_APP_DIR),--include-hidden))
+$(eval $(call polybin_embed,$(PHP_APP_BUNDLE),$(php_host_inputs),--include-hidden $(PHP_APP_EMBED_FLAGS) $(if $(php_host_several),--base /)))
 
 # The host's objects depend on the defines through a record rewritten, when make reads this
 # file, only when they changed: a rule for it would run every time, and `make -q` after a

@@ -3,8 +3,12 @@
  *
  * Built by php-host.mk with these macros (strings unless noted):
  *   PHP_HOST_ROOT   absolute path the tree appears at, e.g. "/usr/share/arcanist"; paths
- *                   below it are read from the bundle, every other path from the disk
- *   PHP_HOST_ENTRY  the entry script, relative to the root, e.g. "bin/arc"
+ *                   below it are read from the bundle (named relative to it), every other
+ *                   path from the disk
+ *   PHP_HOST_ROOTS  instead, several trees and files, each at its own absolute path,
+ *                   ':'-separated, e.g. "/usr/share/php:/usr/bin/tool"; the bundle names
+ *                   are the absolute paths without their leading '/' (embed --base /)
+ *   PHP_HOST_ENTRY  the entry script, relative to PHP_HOST_ROOT or absolute
  *   PHP_HOST_INI    INI lines after the host's own (extension=... for a shared libphp)
  *   PHP_HOST_PATH_PHP  1: put a `php` that is this program first on PATH, for the
  *                   application's own `php` calls
@@ -22,8 +26,8 @@
 #include <sapi/embed/php_embed.h>
 #include <main/php_streams.h>
 
-#ifndef PHP_HOST_ROOT
-#error "define PHP_HOST_ROOT, the absolute path the embedded tree appears at"
+#if !defined(PHP_HOST_ROOT) && !defined(PHP_HOST_ROOTS)
+#error "define PHP_HOST_ROOT, the absolute path the embedded tree appears at (or PHP_HOST_ROOTS)"
 #endif
 #ifndef PHP_HOST_ENTRY
 #define PHP_HOST_ENTRY ""
@@ -51,8 +55,11 @@
 #define bundle_at HOST_BUNDLE(PHP_HOST_BUNDLE, at)
 #define bundle_dir_next HOST_BUNDLE(PHP_HOST_BUNDLE, dir_next)
 
-/* main.c: the root the tree appears at, the tree's mtime (the program's), the program's path. */
-extern const char host_root[];
+/* main.c: where the tree appears (PHP_HOST_ROOT, or the ':'-separated PHP_HOST_ROOTS), whether
+ * bundle names are absolute paths (PHP_HOST_ROOTS), the tree's mtime (the program's), the
+ * program's path. */
+extern const char host_roots[];
+extern const int host_names_absolute;
 extern time_t host_tree_mtime;
 extern char host_self[PATH_MAX];
 
@@ -60,10 +67,12 @@ extern char host_self[PATH_MAX];
 /* `path` made absolute (against the working directory) and normalised textually: no "//",
  * ".", "..". Returns 0 when it does not fit. */
 int host_normalise(const char *path, char out[PATH_MAX]);
-/* The bundle name of an absolute normalised path under the root ("" for the root), or NULL. */
+/* The bundle name of an absolute normalised path in the tree, or NULL. */
 const char *host_bundle_name(const char *absolute);
-/* For a path PHP hands us: the bundle name when it lies under the root, else NULL. */
+/* For a path PHP hands us: the bundle name when it lies in the tree, else NULL. */
 const char *host_in_tree(const char *path, char buffer[PATH_MAX]);
+/* The absolute path of a bundle name. */
+void host_tree_path(const char *name, char out[PATH_MAX]);
 
 /* wrapper.c: the `file` wrapper that serves the tree. */
 extern php_stream_wrapper host_tree_wrapper;

@@ -239,4 +239,25 @@ import Testing
         #expect(ours.out == cli.out, "ours: \(ours.out) \(ours.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: empty.path).isEmpty, "written under the root on disk")
     }
+
+    /// Debian's layout, built as installed (no staging): the entry script in bin/ (an absolute
+    /// PHP_APP_ENTRY) and its library in share/php (PHP_APP_DIR), each embedded at its own path,
+    /// with a symbolic link inside the library. With the whole layout hidden the program gives
+    /// what the php CLI gives for the entry on disk.
+    @Test func anEntryApartFromItsLibraryBuildsFromItsInstalledLayout() throws {
+        let tree = PHPApp.fixtures.appendingPathComponent("php-app-split")
+        let app = try PHPApp.make("php-app-split", name: "tool", variables: """
+            PHP_APP_DIR   := \(tree.appendingPathComponent("share/php").path)
+            PHP_APP_ENTRY := \(tree.appendingPathComponent("bin/tool").path)
+            PHP_APP       := tool
+            """)
+        defer { try? FileManager.default.removeItem(at: app.build) }
+        let empty = try TestEnvironment.temporaryDirectory("polybin-php-empty")
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let cli = try run("/usr/bin/php8.2", [tree.appendingPathComponent("bin/tool").path, "you"], stdin: Data())
+        let ours = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && exec \"$3\" you", "sh", empty.path, tree.path, app.program],
+                           environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
+        #expect(cli.out == "hello, you\n[true,true,[\"Greeter.php\",\"Words.php\"],[\"Greeting\",\"greeting-current\"]]\n", "\(cli.out) \(cli.err)")
+        #expect(ours.out == cli.out && ours.status == cli.status, "\(ours.out) \(ours.err)")
+    }
 }

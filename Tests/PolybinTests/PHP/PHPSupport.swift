@@ -125,13 +125,13 @@ struct PHPApp: Sendable {
     static let fixtures = TestEnvironment.root.appendingPathComponent("Tests/Fixtures")
     let tree: URL
     let build: URL
-    var program: String { build.appendingPathComponent("build/app").path }
+    var name = "app"
+    var program: String { build.appendingPathComponent("build/\(name)").path }
 
-    static func makefile(tree: URL, extra: String = "") -> String {
+    /// `variables`: the Makefile's PHP_APP_* lines (default: the fixture's tree, bin/app, app).
+    static func makefile(tree: URL, variables: String? = nil, extra: String = "") -> String {
         """
-        PHP_APP_DIR   := \(tree.path)
-        PHP_APP_ENTRY := bin/app
-        PHP_APP       := app
+        \(variables ?? "PHP_APP_DIR   := \(tree.path)\nPHP_APP_ENTRY := bin/app\nPHP_APP       := app")
         POLYBIN       := \(TestEnvironment.polybin)
         CFLAGS        := -O2 -Wall -Wextra
         \(extra)
@@ -140,12 +140,12 @@ struct PHPApp: Sendable {
         """
     }
 
-    static func make(_ fixture: String, extra: String = "") throws -> PHPApp {
+    static func make(_ fixture: String, name: String = "app", variables: String? = nil, extra: String = "") throws -> PHPApp {
         for file in ["/usr/bin/php8.2", "/usr/lib/libphp8.2.so", "/usr/bin/php-config8.2"] where !FileManager.default.fileExists(atPath: file) {
             throw FixtureError("\(file) is missing: run tools/bootstrap (it installs php8.2-cli, libphp8.2-embed and php8.2-dev)")
         }
-        let app = PHPApp(tree: fixtures.appendingPathComponent(fixture), build: try TestEnvironment.temporaryDirectory("polybin-php-app"))
-        try Data(makefile(tree: app.tree, extra: extra).utf8).write(to: app.build.appendingPathComponent("Makefile"))
+        let app = PHPApp(tree: fixtures.appendingPathComponent(fixture), build: try TestEnvironment.temporaryDirectory("polybin-php-app"), name: name)
+        try Data(makefile(tree: app.tree, variables: variables, extra: extra).utf8).write(to: app.build.appendingPathComponent("Makefile"))
         try mustRun("make", ["-C", app.build.path])
         return app
     }
