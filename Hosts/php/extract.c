@@ -26,10 +26,6 @@ static int cache_fd(void) {
     return fd;
 }
 
-static int private_to_me(const struct stat *st) {
-    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
-}
-
 /* Only names of this cache's own scheme go: temporary files of killed runs after an hour, and
  * the bin-HASH directory of a program that no longer exists (its `php` link dangles). Run only
  * when something is written, never on a warm start. */
@@ -113,7 +109,7 @@ const char *host_extract(const polybin_file *f, char out[PATH_MAX]) {
     snprintf(out, PATH_MAX, "%s/%s", place.path, name);
     fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
-        ok = private_to_me(&st) && same_content(fd, bytes, f->size);
+        ok = pb_cache_entry_private(&st) && same_content(fd, bytes, f->size);
         close(fd);
         if (ok) { free(bytes); return out; }
     }
@@ -141,7 +137,7 @@ void host_put_php_on_path(void) {
     if (bfd < 0 && errno == ENOENT && (mkdirat(dfd, bin, 0700) == 0 || errno == EEXIST))
         bfd = openat(dfd, bin, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (bfd < 0) return;
-    if (fstat(bfd, &st) != 0 || !private_to_me(&st)) { close(bfd); return; }
+    if (fstat(bfd, &st) != 0 || !pb_cache_entry_private(&st)) { close(bfd); return; }
     n = readlinkat(bfd, "php", target, sizeof target - 1);
     if (n < 0 || (size_t)n != strlen(host_self) || memcmp(target, host_self, (size_t)n) != 0) {
         char temp[64];

@@ -22,6 +22,10 @@ static int refuse(pb_cache_dir *out, const char *format, ...) {
     return -1;
 }
 
+int pb_cache_entry_private(const struct stat *st) {
+    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
+}
+
 /* A directory names may be looked up in: root's or ours, and writable by no one else unless
  * sticky. Returns 1 when sticky (the next component must then be ours). */
 static int check_parent(pb_cache_dir *out, const struct stat *st, const char *shown, int *sticky) {
@@ -142,7 +146,7 @@ static int walk(pb_cache_dir *out, int creatable, mode_t private_mode) {
         if (check_parent(out, &st, walked, &sticky[depth - 1]) < 0) goto done;
     }
     /* The directory itself: ours and writable by no one else (or, for the fallback, private). */
-    if (fd < 0 || st.st_uid != me || (st.st_mode & private_mode)) {
+    if (fd < 0 || !pb_cache_entry_private(&st) || (st.st_mode & private_mode)) {
         refuse(out, "%s: not a private directory of this user (owner or mode), skipped", out->path);
         goto done;
     }

@@ -2,6 +2,7 @@
  * policy of the runner and the PHP host (docs/cache-policy.md). */
 #ifndef PB_CACHE_DIR_H
 #define PB_CACHE_DIR_H
+#include <sys/stat.h>
 
 /* When no XDG_CACHE_HOME or HOME directory is usable: /tmp/NAME-EUID, private (0700). */
 #define PB_CACHE_TMP_FALLBACK 1
@@ -20,5 +21,9 @@ typedef struct pb_cache_dir {
  * itself belongs to the effective user and is writable by no one else. Under a secure exec
  * (AT_SECURE) there is none. Missing components after HOME are created 0700. */
 int pb_cache_dir_open(pb_cache_dir *out, const char *explicit_dir, const char *name, int flags);
+
+/* 1 when a file or directory in the cache directory (its fstat) may be used: it belongs to the
+ * effective user and no one else can write it. */
+int pb_cache_entry_private(const struct stat *st);
 
 #endif

@@ -420,10 +420,6 @@ static entry_record record_of(const struct stat *st) {
     return r;
 }
 
-static int private_to_me(const struct stat *st) {
-    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
-}
-
 static void hex(const uint8_t *digest, char out[65]) {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
@@ -549,7 +545,7 @@ int pb_launch_cache(pb_launch *l, const char *explicit_dir, uint64_t max_bytes) 
     int fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
         entry_record want, have;
-        if (private_to_me(&st) &&
+        if (pb_cache_entry_private(&st) &&
             (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
             (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
             close(dfd);
