@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <ext/standard/php_filestat.h>
+#include <ext/spl/spl_directory.h>
+#include <Zend/zend_interfaces.h>
 
 /* ---- replaced functions --------------------------------------------------------------- */
 
@@ -33,6 +35,42 @@ static ZEND_NAMED_FUNCTION(host_realpath) {
     }
     if (bundle_kind(name) == POLYBIN_NONE) RETURN_FALSE;
     RETURN_STRING(buffer);
+}
+
+/* SplFileInfo::getRealPath() (and its subclasses': SplFileObject, DirectoryIterator, ...):
+ * a path in the tree resolves as realpath() does, instead of being looked up on the disk. */
+static zif_handler original_get_real_path;
+
+static ZEND_NAMED_FUNCTION(host_get_real_path) {
+    zval pathname;
+    char buffer[PATH_MAX];
+    const char *name = NULL;
+    ZVAL_UNDEF(&pathname);
+    if (ZEND_NUM_ARGS() == 0 && Z_TYPE_P(ZEND_THIS) == IS_OBJECT)
+        zend_call_method(Z_OBJ_P(ZEND_THIS), spl_ce_SplFileInfo, NULL, "getpathname", sizeof "getpathname" - 1, &pathname, 0, NULL, NULL);
+    if (Z_TYPE(pathname) == IS_STRING && Z_STRLEN(pathname) > 0) name = host_in_tree(Z_STRVAL(pathname), buffer);
+    zval_ptr_dtor(&pathname);
+    if (!name) {
+        original_get_real_path(execute_data, return_value);
+        return;
+    }
+    if (bundle_kind(name) == POLYBIN_NONE) RETURN_FALSE;
+    RETURN_STRING(buffer);
+}
+
+/* Internal classes copy an inherited method: each SplFileInfo class gets the replacement. */
+static void replace_get_real_path(void) {
+    zend_class_entry *ce;
+    zend_function *base = zend_hash_str_find_ptr(&spl_ce_SplFileInfo->function_table, "getrealpath", sizeof "getrealpath" - 1);
+    if (!base || base->type != ZEND_INTERNAL_FUNCTION) return;
+    original_get_real_path = base->internal_function.handler;
+    ZEND_HASH_FOREACH_PTR(CG(class_table), ce) {
+        zend_function *f;
+        if (ce->type != ZEND_INTERNAL_CLASS || !instanceof_function(ce, spl_ce_SplFileInfo)) continue;
+        f = zend_hash_str_find_ptr(&ce->function_table, "getrealpath", sizeof "getrealpath" - 1);
+        if (f && f->type == ZEND_INTERNAL_FUNCTION && f->internal_function.handler == original_get_real_path)
+            f->internal_function.handler = host_get_real_path;
+    } ZEND_HASH_FOREACH_END();
 }
 
 /* glob(): a pattern in the tree is matched against the tree, one component at a time. */
@@ -240,6 +278,7 @@ void host_install_tree(void) {
     replace("symlink", host_symlink, &original_symlink);
     replace("link", host_link, &original_link);
     replace("tempnam", host_tempnam, &original_tempnam);
+    replace_get_real_path();
     original_resolve_path = zend_resolve_path;
     zend_resolve_path = host_resolve_path;
     /* The global table's "file" too: stream_wrapper_restore('file') (and the unregister,

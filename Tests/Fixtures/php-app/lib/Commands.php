@@ -38,6 +38,10 @@ final class Commands {
                 'symlink' => [@symlink('/etc/hostname', __DIR__ . '/made-link'), error_get_last()['message'] ?? ''],
                 'link' => @link(__FILE__, __DIR__ . '/made-hardlink'),
                 'tempnam' => ($t = @tempnam(__DIR__, 'app')) !== false && strpos($t, sys_get_temp_dir() . '/') === 0 && unlink($t),
+                'getRealPath' => [(new SplFileInfo(__DIR__ . '/../lib/./Probe.php'))->getRealPath() === __DIR__ . '/Probe.php',
+                                  (new SplFileInfo(__DIR__ . '/nope'))->getRealPath(),
+                                  (new SplFileObject(__FILE__))->getRealPath() === __FILE__,
+                                  (function () { $n = array_map(fn($f) => basename($f->getRealPath()), iterator_to_array(new FilesystemIterator(__DIR__), false)); sort($n); return $n; })()],
             ], JSON_UNESCAPED_SLASHES), "\n";
             return 0;
         case 'restore':
