@@ -73,14 +73,17 @@ static void replace_get_real_path(void) {
     } ZEND_HASH_FOREACH_END();
 }
 
-/* glob(): a pattern in the tree is matched against the tree, one component at a time. */
-static void glob_tree(const char *dir, const char *pattern, int flags, zval *matches) {
+/* glob(): a pattern in the tree is matched against the tree, one component at a time, as
+ * glibc's glob does: GLOB_BRACE alternatives one after the other (each sorted), the root
+ * itself, a trailing slash matching directories only and kept, GLOB_MARK, GLOB_ONLYDIR,
+ * GLOB_NOCHECK. `slashed`: the pattern ended in '/'. */
+static void glob_tree(const char *dir, const char *pattern, int flags, int slashed, zval *matches) {
     const char *slash = strchr(pattern, '/');
     size_t len = slash ? (size_t)(slash - pattern) : strlen(pattern);
     char component[PATH_MAX], child[PATH_MAX];
     size_t cursor = 0;
     polybin_dirent e;
-    if (len == 0) { if (slash) glob_tree(dir, slash + 1, flags, matches); return; }
+    if (len == 0) { if (slash) glob_tree(dir, slash + 1, flags, slashed, matches); return; }
     memcpy(component, pattern, len);
     component[len] = 0;
     while (bundle_dir_next(dir, &cursor, &e)) {
@@ -90,12 +93,11 @@ static void glob_tree(const char *dir, const char *pattern, int flags, zval *mat
         if (fnmatch(component, name, FNM_PERIOD) != 0) continue;
         snprintf(child, sizeof child, "%s%s%s", dir, *dir ? "/" : "", name);
         if (slash && slash[1]) {
-            if (e.kind == POLYBIN_DIRECTORY) glob_tree(child, slash + 1, flags, matches);
-        } else if (!slash || e.kind == POLYBIN_DIRECTORY) {
-            if ((flags & GLOB_ONLYDIR) && e.kind != POLYBIN_DIRECTORY) continue;
+            if (e.kind == POLYBIN_DIRECTORY) glob_tree(child, slash + 1, flags, slashed, matches);
+        } else if (e.kind == POLYBIN_DIRECTORY || !(slashed || (flags & GLOB_ONLYDIR))) {
             char full[PATH_MAX + 1];
             host_tree_path(child, full);
-            if ((flags & GLOB_MARK) && e.kind == POLYBIN_DIRECTORY && strlen(full) + 1 < sizeof full) strcat(full, "/");
+            if ((slashed || (flags & GLOB_MARK)) && e.kind == POLYBIN_DIRECTORY && strlen(full) + 1 < sizeof full) strcat(full, "/");
             add_next_index_string(matches, full);
         }
     }
@@ -105,20 +107,71 @@ static int compare_strings(Bucket *a, Bucket *b) {
     return strcmp(Z_STRVAL(a->val), Z_STRVAL(b->val));
 }
 
+/* One pattern without braces, its matches (sorted unless GLOB_NOSORT) appended. */
+static void glob_one(const char *name, int flags, int slashed, zval *matches) {
+    zval found;
+    zval *match;
+    array_init(&found);
+    if (!*name) {
+        char full[PATH_MAX + 1];
+        host_tree_path("", full);
+        if ((slashed || (flags & GLOB_MARK)) && strlen(full) + 1 < sizeof full) strcat(full, "/");
+        add_next_index_string(&found, full);
+    } else {
+        glob_tree("", name, flags, slashed, &found);
+    }
+    if (!(flags & GLOB_NOSORT)) zend_hash_sort(Z_ARRVAL(found), compare_strings, 1);
+    ZEND_HASH_FOREACH_VAL(Z_ARRVAL(found), match) {
+        Z_TRY_ADDREF_P(match);
+        add_next_index_zval(matches, match);
+    } ZEND_HASH_FOREACH_END();
+    zval_ptr_dtor(&found);
+}
+
+/* GLOB_BRACE: the first {a,b,...} expanded, each alternative in turn (nested braces too). */
+static void glob_braces(const char *name, int flags, int slashed, zval *matches) {
+    const char *open = (flags & GLOB_BRACE) ? strchr(name, '{') : NULL, *close = NULL, *start;
+    int depth = 0;
+    for (const char *p = open; p && *p; p++) {
+        if (*p == '{') depth++;
+        else if (*p == '}' && --depth == 0) { close = p; break; }
+    }
+    if (!close) {
+        glob_one(name, flags, slashed, matches);
+        return;
+    }
+    start = open + 1;
+    depth = 0;
+    for (const char *p = start; p <= close; p++) {
+        if (*p == '{') depth++;
+        else if (*p == '}' && depth > 0) depth--;
+        else if ((*p == ',' && depth == 0) || p == close) {
+            char expanded[PATH_MAX];
+            if ((size_t)snprintf(expanded, sizeof expanded, "%.*s%.*s%s", (int)(open - name), name, (int)(p - start), start, close + 1)
+                < sizeof expanded)
+                glob_braces(expanded, flags, slashed, matches);
+            start = p + 1;
+        }
+    }
+}
+
 static ZEND_NAMED_FUNCTION(host_glob) {
     char buffer[PATH_MAX];
     const char *name;
     zend_long flags = 0;
     zval *pattern = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+    size_t length;
     if (!pattern || Z_TYPE_P(pattern) != IS_STRING || !(name = host_in_tree(Z_STRVAL_P(pattern), buffer))) {
         original_glob(execute_data, return_value);
         return;
     }
     if (ZEND_NUM_ARGS() >= 2 && Z_TYPE_P(ZEND_CALL_ARG(execute_data, 2)) == IS_LONG)
         flags = Z_LVAL_P(ZEND_CALL_ARG(execute_data, 2));
+    length = Z_STRLEN_P(pattern);
     array_init(return_value);
-    glob_tree("", name, (int)flags, return_value);
-    if (!(flags & GLOB_NOSORT)) zend_hash_sort(Z_ARRVAL_P(return_value), compare_strings, 1);
+    glob_braces(name, (int)flags, length > 0 && Z_STRVAL_P(pattern)[length - 1] == '/', return_value);
+    if ((flags & GLOB_NOCHECK) && zend_hash_num_elements(Z_ARRVAL_P(return_value)) == 0)
+        add_next_index_str(return_value, zend_string_copy(Z_STR_P(pattern)));
 }
 
 /* is_readable() and friends: PHP asks access(2) only for its own plain wrapper, so paths off

@@ -225,18 +225,22 @@ import Testing
     /// The tree is a read-only file system beyond fopen, as the php CLI sees a read-only copy:
     /// "x.php/" is no file, directories have inodes of their own, flock, gzfile and
     /// compress.zlib:// work on tree files, symlink and link fail with EROFS, tempnam falls back
-    /// to the system's temporary directory. The program runs with the tree's directory hidden
+    /// to the system's temporary directory, SplFileInfo::getRealPath resolves; glob takes
+    /// GLOB_BRACE (alternatives in order), the root itself, trailing slashes, GLOB_MARK,
+    /// GLOB_ONLYDIR and GLOB_NOCHECK. The program runs with the tree's directory hidden
     /// by an empty one, which must stay empty; the CLI with it mounted read-only.
     @Test func theTreeIsAReadOnlyFileSystemAsTheCLISeesIt() throws {
         let app = try PHPApp.get()
         let empty = try TestEnvironment.temporaryDirectory("polybin-php-empty")
         defer { try? FileManager.default.removeItem(at: empty) }
-        let ours = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && exec \"$3\" files", "sh", empty.path, app.tree.path, app.program],
-                           environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
-        let cli = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && exec /usr/bin/php8.2 \"$1/bin/app\" files",
-                                      "sh", app.tree.path], stdin: Data())
-        #expect(cli.out.contains("\"symlink\":[false,\"symlink(): Read-only file system\"]"), "the php CLI on a read-only copy: \(cli.out) \(cli.err)")
-        #expect(ours.out == cli.out, "ours: \(ours.out) \(ours.err)")
+        for command in ["files", "glob"] {
+            let ours = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && exec \"$3\" \"$4\"", "sh", empty.path, app.tree.path, app.program, command],
+                               environment: ["XDG_CACHE_HOME": app.build.appendingPathComponent("cache").path], stdin: Data())
+            let cli = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && exec /usr/bin/php8.2 \"$1/bin/app\" \"$2\"",
+                                          "sh", app.tree.path, command], stdin: Data())
+            #expect(cli.status == 0 && !cli.out.isEmpty, "the php CLI on a read-only copy: \(cli.out) \(cli.err)")
+            #expect(ours.out == cli.out, "\(command): ours \(ours.out) \(ours.err)\nthe CLI's \(cli.out)")
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: empty.path).isEmpty, "written under the root on disk")
     }
 

@@ -44,6 +44,17 @@ final class Commands {
                                   (function () { $n = array_map(fn($f) => basename($f->getRealPath()), iterator_to_array(new FilesystemIterator(__DIR__), false)); sort($n); return $n; })()],
             ], JSON_UNESCAPED_SLASHES), "\n";
             return 0;
+        case 'glob':
+            $root = dirname(__DIR__);
+            $patterns = [["$root/lib/*", 0], ["$root/*/", 0], ["$root/lib/{P,C}*.php", GLOB_BRACE], ["$root/{lib,data}/*", GLOB_BRACE],
+                         ["$root/{data,lib}/*", GLOB_BRACE | GLOB_NOSORT], [$root, 0], ["$root/", 0], ["$root/lib/*.php", GLOB_MARK],
+                         ["$root/*", GLOB_ONLYDIR], ["$root/*", GLOB_MARK], ["$root/lib/nope*", GLOB_NOCHECK], ["$root/lib/nope*", 0]];
+            foreach ($patterns as [$pattern, $flags]) {
+                $found = glob($pattern, $flags);
+                if ($flags & GLOB_NOSORT) sort($found);
+                echo json_encode(str_replace($root, 'ROOT', $found), JSON_UNESCAPED_SLASHES), "\n";
+            }
+            return 0;
         case 'restore':
             // What interception libraries do to the file wrapper (PHPUnit's vfs and the like).
             $before = file_exists(__FILE__);
