@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <Zend/zend_extensions.h>
 #include <ext/standard/info.h>
 
@@ -134,6 +137,24 @@ __attribute__((noinline)) static int run(char action, const char *file, const ch
     return status;
 }
 
+/* What the CLI finds at a script's path before it runs it: 1 a file, 0 a directory (which it
+ * reads as an empty script), -1 nothing it can open ("Could not open input file"). */
+static int script_kind(const char *file) {
+    char buffer[PATH_MAX];
+    const char *name;
+    struct stat st;
+    int fd, kind;
+    if (!strcmp(file, "-")) return 1;
+    if ((name = host_in_tree(file, buffer))) {
+        kind = bundle_kind(name);
+        return kind == POLYBIN_FILE ? 1 : kind == POLYBIN_DIRECTORY ? 0 : -1;
+    }
+    if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) return -1;
+    kind = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : 1;
+    close(fd);
+    return kind;
+}
+
 /* Run as `php`. */
 int host_php_main(int argc, char **argv) {
     char *defines = calloc(1, 1);
@@ -179,6 +200,15 @@ int host_php_main(int argc, char **argv) {
     if (!file && !code && i < argc) file = argv[i++];
     else if (i < argc && !strcmp(argv[i], "--")) i++;
     if (!file) file = "-";
+    if (!code && (action == 0 || action == 'l')) {
+        int kind = script_kind(file);
+        if (kind < 0) printf("Could not open input file: %s\n", file);
+        else if (kind == 0 && action == 'l') printf("No syntax errors detected in %s\n", file);
+        if (kind <= 0) {
+            free(defines);
+            return kind < 0;
+        }
+    }
     /* $argv: the script (or "Standard input code") then its arguments, as the CLI gives. */
     script_argc = argc - i + 1;
     script_argv = calloc((size_t)script_argc + 1, sizeof *script_argv);

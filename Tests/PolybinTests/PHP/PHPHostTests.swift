@@ -192,8 +192,9 @@ import Testing
 
     /// Run as `php`, the program takes the CLI's common options as the php CLI does: -v, -m,
     /// -i, -h, -l on standard input, bundled flags (-nq, -nr), -d values quoted as the CLI
-    /// quotes them; options it does not have (-a, -S, --ini) are refused in one line. Before,
-    /// each of -v, -m, -i, -h and -nq was refused, and -l on standard input failed.
+    /// quotes them, a missing script or a directory; options it does not have (-a, -S, --ini)
+    /// are refused in one line. Before, each of -v, -m, -i, -h and -nq was refused, -l on
+    /// standard input failed, and a missing script or a directory was a fatal error (255).
     @Test func phpPersonalityTakesTheCLIsCommonOptions() throws {
         let app = try PHPApp.get()
         let php = try ArcanistBuild.linked(app.program, as: "php")
@@ -205,6 +206,14 @@ import Testing
                                    (["-nr", "echo 6;"], ""), (["-d", "highlight.string=#A;B", "-r", "echo ini_get('highlight.string');"], ""),
                                    (["-d", "error_reporting=~E_ALL", "-r", "echo ini_get('error_reporting');"], "")] {
             let (cli, ours) = try both(arguments, stdin: stdin)
+            #expect(ours.out == cli.out && ours.status == cli.status, "php \(arguments): \(ours.out) \(ours.err) against the CLI's \(cli.out)")
+        }
+        // A script that is not there, or a directory (which the CLI reads as an empty script).
+        let dir = try TestEnvironment.temporaryDirectory("polybin-php-dir")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arguments in [[dir.path + "/nope"], ["-f", dir.path + "/nope"], ["-l", dir.path + "/nope"], [dir.path], ["-f", dir.path], ["-l", dir.path],
+                          [app.tree.appendingPathComponent("lib").path], [app.tree.appendingPathComponent("nope").path]] {
+            let (cli, ours) = try both(arguments)
             #expect(ours.out == cli.out && ours.status == cli.status, "php \(arguments): \(ours.out) \(ours.err) against the CLI's \(cli.out)")
         }
         let (cliVersion, version) = try both(["-v"])
