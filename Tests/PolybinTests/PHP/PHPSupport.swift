@@ -153,6 +153,15 @@ struct PHPApp: Sendable {
     static let shared: Result<PHPApp, Error> = Result { try make("php-app") }
     static func get() throws -> PHPApp { try shared.get() }
 
+    /// The program with `hidden` (the tree's directory on disk) covered by `empty` in a mount
+    /// namespace of its own: what it reads of the tree then comes from itself. Its stderr
+    /// starts with the number of entries left visible there ("0").
+    func runHiding(_ hidden: URL, under empty: URL, _ arguments: [String]) throws -> ProcessResult {
+        try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && ls -A \"$2\" | wc -l >&2 && shift 2 && exec \"$@\"",
+                            "sh", empty.path, hidden.path, program] + arguments,
+                environment: ["XDG_CACHE_HOME": build.appendingPathComponent("cache").path], stdin: Data())
+    }
+
     /// `php bin/app ARGS` in the fixture, as the php CLI runs it.
     func cli(_ arguments: [String], environment: [String: String?] = [:]) throws -> ProcessResult {
         try run("/usr/bin/php8.2", [tree.appendingPathComponent("bin/app").path] + arguments, environment: environment, stdin: Data())
