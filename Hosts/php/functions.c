@@ -18,6 +18,45 @@
 static zif_handler original_realpath, original_glob, original_is_readable, original_is_writable,
     original_is_writeable, original_is_executable, original_curl_setopt;
 
+/* A path argument outside the tree made absolute against a working directory in the tree
+ * (host_disk_path), for a PHP function that hands it to the disk as it is. */
+static void disk_argument(zval *path) {
+    char buffer[PATH_MAX];
+    const char *disk;
+    if (Z_TYPE_P(path) != IS_STRING || (disk = host_disk_path(Z_STRVAL_P(path), buffer)) == Z_STRVAL_P(path)) return;
+    zval_ptr_dtor(path);
+    ZVAL_STRING(path, disk);
+}
+
+/* chdir() into the tree: the working directory becomes a path of the tree (host_cwd), which
+ * relative paths then resolve against; the process's own stays where it was, since the tree
+ * is nowhere on disk (a child process starts there). getcwd() answers the tree's. */
+static zif_handler original_chdir, original_getcwd;
+
+static ZEND_NAMED_FUNCTION(host_chdir) {
+    char buffer[PATH_MAX];
+    zval *dir = ZEND_NUM_ARGS() == 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
+    const char *name = dir && Z_TYPE_P(dir) == IS_STRING && Z_STRLEN_P(dir) > 0 ? host_in_tree(Z_STRVAL_P(dir), buffer) : NULL;
+    if (name) {
+        int kind = bundle_kind(name);
+        if (kind != POLYBIN_DIRECTORY) {
+            int err = kind == POLYBIN_FILE ? ENOTDIR : ENOENT;
+            php_error_docref(NULL, E_WARNING, "%s (errno %d)", strerror(err), err);
+            RETURN_FALSE;
+        }
+        snprintf(host_cwd, sizeof host_cwd, "%s", buffer);
+        RETURN_TRUE;
+    }
+    if (dir) disk_argument(dir);
+    original_chdir(execute_data, return_value);
+    if (Z_TYPE_P(return_value) == IS_TRUE) host_cwd[0] = 0;
+}
+
+static ZEND_NAMED_FUNCTION(host_getcwd) {
+    if (host_cwd[0] && ZEND_NUM_ARGS() == 0) RETURN_STRING(host_cwd);
+    original_getcwd(execute_data, return_value);
+}
+
 /* realpath(): paths in the tree resolve textually and must exist in the tree. */
 static ZEND_NAMED_FUNCTION(host_realpath) {
     zend_string *path;
@@ -30,6 +69,7 @@ static ZEND_NAMED_FUNCTION(host_realpath) {
     path = Z_STR_P(ZEND_CALL_ARG(execute_data, 1));
     name = host_in_tree(ZSTR_VAL(path), buffer);
     if (!name) {
+        disk_argument(ZEND_CALL_ARG(execute_data, 1));
         original_realpath(execute_data, return_value);
         return;
     }
@@ -155,6 +195,34 @@ static void glob_braces(const char *name, int flags, int slashed, zval *matches)
     }
 }
 
+/* A relative pattern's matches spelled as glibc spells them: its leading components without
+ * wildcards as written ("../data"), then the rest, instead of absolute paths. */
+static void relative_matches(const char *pattern, zval *matches) {
+    char literal[PATH_MAX], absolute[PATH_MAX];
+    size_t end = 0, at = 0, n;
+    zval *match;
+    while (pattern[at]) {
+        size_t len = strcspn(pattern + at, "/");
+        if (strpbrk(pattern + at, "*?[{") && strpbrk(pattern + at, "*?[{") < pattern + at + len) break;
+        at += len;
+        if (pattern[at] != '/') break;
+        end = at;
+        at++;
+    }
+    if (end >= sizeof literal) return;
+    memcpy(literal, pattern, end);
+    literal[end] = 0;
+    if (!host_normalise(end ? literal : ".", absolute)) return;
+    n = strlen(absolute);
+    ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(matches), match) {
+        const char *full = Z_STRVAL_P(match);
+        if (strncmp(full, absolute, n) != 0 || full[n] != '/') continue;
+        zend_string *spelled = zend_strpprintf(0, "%s%s%s", literal, end ? "/" : "", full + n + 1);
+        zval_ptr_dtor(match);
+        ZVAL_STR(match, spelled);
+    } ZEND_HASH_FOREACH_END();
+}
+
 static ZEND_NAMED_FUNCTION(host_glob) {
     char buffer[PATH_MAX];
     const char *name;
@@ -162,6 +230,7 @@ static ZEND_NAMED_FUNCTION(host_glob) {
     zval *pattern = ZEND_NUM_ARGS() >= 1 ? ZEND_CALL_ARG(execute_data, 1) : NULL;
     size_t length;
     if (!pattern || Z_TYPE_P(pattern) != IS_STRING || !(name = host_in_tree(Z_STRVAL_P(pattern), buffer))) {
+        if (pattern) disk_argument(pattern);
         original_glob(execute_data, return_value);
         return;
     }
@@ -170,6 +239,8 @@ static ZEND_NAMED_FUNCTION(host_glob) {
     length = Z_STRLEN_P(pattern);
     array_init(return_value);
     glob_braces(name, (int)flags, length > 0 && Z_STRVAL_P(pattern)[length - 1] == '/', return_value);
+    if (Z_STRVAL_P(pattern)[0] != '/' && strncmp(Z_STRVAL_P(pattern), "file://", 7) != 0)
+        relative_matches(Z_STRVAL_P(pattern), return_value);
     if ((flags & GLOB_NOCHECK) && zend_hash_num_elements(Z_ARRVAL_P(return_value)) == 0)
         add_next_index_str(return_value, zend_string_copy(Z_STR_P(pattern)));
 }
@@ -193,7 +264,7 @@ static void host_access(INTERNAL_FUNCTION_PARAMETERS, int mode, zif_handler orig
         original(execute_data, return_value);
         return;
     }
-    RETURN_BOOL(Z_STRLEN_P(path) > 0 && access(Z_STRVAL_P(path) + (strncmp(Z_STRVAL_P(path), "file://", 7) ? 0 : 7), mode) == 0);
+    RETURN_BOOL(Z_STRLEN_P(path) > 0 && access(host_disk_path(Z_STRVAL_P(path) + (strncmp(Z_STRVAL_P(path), "file://", 7) ? 0 : 7), buffer), mode) == 0);
 }
 
 static ZEND_NAMED_FUNCTION(host_is_readable) { host_access(INTERNAL_FUNCTION_PARAM_PASSTHRU, R_OK, original_is_readable); }
@@ -233,6 +304,7 @@ static void host_make_link(INTERNAL_FUNCTION_PARAMETERS, zif_handler original) {
         php_error_docref(NULL, E_WARNING, "%s", strerror(EROFS));
         RETURN_FALSE;
     }
+    for (uint32_t i = 1; i <= ZEND_NUM_ARGS() && i <= 2; i++) disk_argument(ZEND_CALL_ARG(execute_data, i));
     original(execute_data, return_value);
 }
 
@@ -246,6 +318,8 @@ static ZEND_NAMED_FUNCTION(host_tempnam) {
         php_error_docref(NULL, E_NOTICE, "file created in the system's temporary directory");
         zval_ptr_dtor(dir);
         ZVAL_EMPTY_STRING(dir);
+    } else if (dir) {
+        disk_argument(dir);
     }
     original_tempnam(execute_data, return_value);
 }
@@ -265,6 +339,7 @@ static zend_string *resolve_explicit(const char *path) {
     const char *name = strstr(path, "://") && strncmp(path, "file://", 7) != 0 ? NULL : host_in_tree(path, buffer);
     zend_string *other, *found;
     if (name) return bundle_kind(name) == POLYBIN_FILE ? zend_string_init(buffer, strlen(buffer), 0) : NULL;
+    path = host_disk_path(path, buffer);
     other = zend_string_init(path, strlen(path), 0);
     found = original_resolve_path(other);
     zend_string_release(other);
@@ -332,6 +407,8 @@ void host_install_tree(void) {
     replace("link", host_link, &original_link);
     replace("tempnam", host_tempnam, &original_tempnam);
     replace_get_real_path();
+    replace("chdir", host_chdir, &original_chdir);
+    replace("getcwd", host_getcwd, &original_getcwd);
     original_resolve_path = zend_resolve_path;
     zend_resolve_path = host_resolve_path;
     /* The global table's "file" too: stream_wrapper_restore('file') (and the unregister,

@@ -1,10 +1,15 @@
 /* Paths as PHP hands them to the host: made absolute, normalised textually, and named in the
- * bundle when they lie under the root. Pure: no PHP, no disk but getcwd. */
+ * bundle when they lie in the tree, against the working directory (which chdir() may have
+ * put in the tree). Pure: no PHP, no disk but getcwd. */
 #define _GNU_SOURCE
 #include "php_host.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The working directory when chdir() went into the tree (the process's own cannot follow it
+ * there); "" while it is the process's. */
+char host_cwd[PATH_MAX];
 
 /* `path` made absolute (against the working directory) and normalised textually: no "//",
  * ".", "..". Returns 0 when it does not fit. */
@@ -18,7 +23,8 @@ int host_normalise(const char *path, char out[PATH_MAX]) {
         strcpy(joined, path);
     } else {
         char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) return 0;
+        if (host_cwd[0]) snprintf(cwd, sizeof cwd, "%s", host_cwd);
+        else if (!getcwd(cwd, sizeof cwd)) return 0;
         if ((size_t)snprintf(joined, sizeof joined, "%s/%s", cwd, path) >= sizeof joined) return 0;
     }
     for (p = joined; *p;) {
@@ -58,6 +64,11 @@ const char *host_bundle_name(const char *absolute) {
         if (*r) r++;
     }
     return NULL;
+}
+
+const char *host_disk_path(const char *path, char buffer[PATH_MAX]) {
+    if (!host_cwd[0] || path[0] == '/' || !strncmp(path, "file://", 7) || strstr(path, "://")) return path;
+    return host_normalise(path, buffer) ? buffer : path;
 }
 
 /* The absolute path of bundle name `name`: the inverse of host_bundle_name. */

@@ -73,6 +73,11 @@ const char *host_bundle_name(const char *absolute);
 const char *host_in_tree(const char *path, char buffer[PATH_MAX]);
 /* The absolute path of a bundle name. */
 void host_tree_path(const char *name, char out[PATH_MAX]);
+/* The working directory chdir() put in the tree, or "" (the process's own). */
+extern char host_cwd[PATH_MAX];
+/* A path outside the tree as the disk must see it: made absolute against host_cwd when that
+ * is set and the path is relative (the process's working directory is elsewhere). */
+const char *host_disk_path(const char *path, char buffer[PATH_MAX]);
 
 /* wrapper.c: the `file` wrapper that serves the tree. */
 extern php_stream_wrapper host_tree_wrapper;

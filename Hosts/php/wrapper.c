@@ -85,7 +85,7 @@ static php_stream *tree_open(php_stream_wrapper *wrapper, const char *filename, 
             if (name && bundle_kind(name) != POLYBIN_FILE) name = NULL;
         }
     }
-    if (!name) return PLAIN->wops->stream_opener(PLAIN, filename, mode, options, opened_path, context STREAMS_REL_CC);
+    if (!name) return PLAIN->wops->stream_opener(PLAIN, host_disk_path(filename, buffer), mode, options, opened_path, context STREAMS_REL_CC);
     if (strpbrk(mode, "wax+c")) {
         read_only(wrapper, options, 1);
         return NULL;
@@ -117,7 +117,7 @@ static int tree_url_stat(php_stream_wrapper *wrapper, const char *url, int flags
     char buffer[PATH_MAX];
     const char *name = host_in_tree(url, buffer);
     int kind;
-    if (!name) return PLAIN->wops->url_stat(PLAIN, url, flags, ssb, context);
+    if (!name) return PLAIN->wops->url_stat(PLAIN, host_disk_path(url, buffer), flags, ssb, context);
     kind = bundle_kind(name);
     if (kind == POLYBIN_NONE || (kind == POLYBIN_FILE && ends_in_slash(url))) return -1;
     fill_stat(ssb, kind, kind == POLYBIN_FILE ? bundle_find(name) : NULL, name);
@@ -172,7 +172,7 @@ static php_stream *tree_opendir(php_stream_wrapper *wrapper, const char *filenam
     const char *name = host_in_tree(filename, buffer);
     tree_dir *d;
     php_stream *stream;
-    if (!name) return PLAIN->wops->dir_opener(PLAIN, filename, mode, options, opened_path, context STREAMS_REL_CC);
+    if (!name) return PLAIN->wops->dir_opener(PLAIN, host_disk_path(filename, buffer), mode, options, opened_path, context STREAMS_REL_CC);
     if (bundle_kind(name) != POLYBIN_DIRECTORY) {
         errno = bundle_kind(name) == POLYBIN_FILE ? ENOTDIR : ENOENT;
         php_stream_wrapper_log_error(wrapper, options, "%s", strerror(errno));
@@ -188,35 +188,36 @@ static php_stream *tree_opendir(php_stream_wrapper *wrapper, const char *filenam
 
 static int tree_unlink(php_stream_wrapper *wrapper, const char *url, int options, php_stream_context *context) {
     char buffer[PATH_MAX];
-    if (!host_in_tree(url, buffer)) return PLAIN->wops->unlink(PLAIN, url, options, context);
+    if (!host_in_tree(url, buffer)) return PLAIN->wops->unlink(PLAIN, host_disk_path(url, buffer), options, context);
     read_only(wrapper, options, 0);
     return 0;
 }
 
 static int tree_rename(php_stream_wrapper *wrapper, const char *from, const char *to, int options, php_stream_context *context) {
     char a[PATH_MAX], b[PATH_MAX];
-    if (!host_in_tree(from, a) && !host_in_tree(to, b)) return PLAIN->wops->rename(PLAIN, from, to, options, context);
+    if (!host_in_tree(from, a) && !host_in_tree(to, b))
+        return PLAIN->wops->rename(PLAIN, host_disk_path(from, a), host_disk_path(to, b), options, context);
     read_only(wrapper, options, 0);
     return 0;
 }
 
 static int tree_mkdir(php_stream_wrapper *wrapper, const char *url, int mode, int options, php_stream_context *context) {
     char buffer[PATH_MAX];
-    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_mkdir(PLAIN, url, mode, options, context);
+    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_mkdir(PLAIN, host_disk_path(url, buffer), mode, options, context);
     read_only(wrapper, options, 0);
     return 0;
 }
 
 static int tree_rmdir(php_stream_wrapper *wrapper, const char *url, int options, php_stream_context *context) {
     char buffer[PATH_MAX];
-    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_rmdir(PLAIN, url, options, context);
+    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_rmdir(PLAIN, host_disk_path(url, buffer), options, context);
     read_only(wrapper, options, 0);
     return 0;
 }
 
 static int tree_metadata(php_stream_wrapper *wrapper, const char *url, int option, void *value, php_stream_context *context) {
     char buffer[PATH_MAX];
-    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_metadata(PLAIN, url, option, value, context);
+    if (!host_in_tree(url, buffer)) return PLAIN->wops->stream_metadata(PLAIN, host_disk_path(url, buffer), option, value, context);
     read_only(wrapper, REPORT_ERRORS, 0);
     return 0;
 }

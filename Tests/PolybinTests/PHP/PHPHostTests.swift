@@ -234,16 +234,19 @@ import Testing
     /// compress.zlib:// work on tree files, symlink and link fail with EROFS, tempnam falls back
     /// to the system's temporary directory, SplFileInfo::getRealPath resolves; glob takes
     /// GLOB_BRACE (alternatives in order), the root itself, trailing slashes, GLOB_MARK,
-    /// GLOB_ONLYDIR and GLOB_NOCHECK. The program runs with the tree's directory hidden
+    /// GLOB_ONLYDIR and GLOB_NOCHECK, relative patterns as written; chdir into the tree and out
+    /// of it, with relative paths on both sides. The program runs with the tree's directory hidden
     /// by an empty one, which must stay empty; the CLI with it mounted read-only.
     @Test func theTreeIsAReadOnlyFileSystemAsTheCLISeesIt() throws {
         let app = try PHPApp.get()
         let empty = try TestEnvironment.temporaryDirectory("polybin-php-empty")
         defer { try? FileManager.default.removeItem(at: empty) }
-        for command in ["files", "glob"] {
-            let ours = try app.runHiding(app.tree, under: empty, [command])
-            let cli = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && exec /usr/bin/php8.2 \"$1/bin/app\" \"$2\"",
-                                          "sh", app.tree.path, command], stdin: Data())
+        let scratch = try TestEnvironment.temporaryDirectory("polybin-php-chdir")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for command in [["files"], ["glob"], ["chdir", scratch.path]] {
+            let ours = try app.runHiding(app.tree, under: empty, command)
+            let cli = try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && app=\"$1/bin/app\" && shift && exec /usr/bin/php8.2 \"$app\" \"$@\"",
+                                          "sh", app.tree.path] + command, stdin: Data())
             #expect(cli.status == 0 && !cli.out.isEmpty, "the php CLI on a read-only copy: \(cli.out) \(cli.err)")
             #expect(ours.out == cli.out && ours.err == "0\n", "\(command): ours \(ours.out) \(ours.err)\nthe CLI's \(cli.out)")
         }

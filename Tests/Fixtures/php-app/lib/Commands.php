@@ -55,6 +55,19 @@ final class Commands {
                 echo json_encode(str_replace($root, 'ROOT', $found), JSON_UNESCAPED_SLASHES), "\n";
             }
             return 0;
+        case 'chdir':
+            // Into the tree and out again, with relative paths on both sides.
+            $root = dirname(__DIR__);
+            $out = [chdir(__DIR__), getcwd() === __DIR__, file_exists('Probe.php'), is_file('./Commands.php'),
+                    realpath('Probe.php') === __DIR__ . '/Probe.php', glob('*.php'), is_readable('Probe.php'),
+                    strlen(file_get_contents('../data/ca.pem')) > 0, @chdir('Probe.php'), @chdir('nope'), getcwd() === __DIR__,
+                    chdir('..'), getcwd() === $root, is_dir('lib'), (include 'lib/Answer.php') === 42];
+            $scratch = $args[1] ?? sys_get_temp_dir();
+            $out[] = chdir($scratch);
+            $out[] = getcwd() === realpath($scratch);
+            $out[] = file_put_contents('written', 'x') === 1 && is_file("$scratch/written") && unlink('written');
+            echo json_encode($out, JSON_UNESCAPED_SLASHES), "\n";
+            return 0;
         case 'restore':
             // What interception libraries do to the file wrapper (PHPUnit's vfs and the like).
             $before = file_exists(__FILE__);
