@@ -125,7 +125,9 @@ import Testing
             #expect(php.status == 0, "make with the installed php-host.mk: \(php.err)")
             #expect(!php.out.contains(TestEnvironment.root.appendingPathComponent("CSupport").path) && php.out.contains("\(prefix.path)/share/polybin/php-host/"),
                     "php-host.mk did not build from the prefix:\n\(php.out)")
-            let hello = try run(phpProject.appendingPathComponent("build/app").path, ["hello"], environment: environment)
+            var phpEnvironment = environment
+            phpEnvironment["XDG_CACHE_HOME"] = dir.appendingPathComponent("php-cache").path
+            let hello = try run(phpProject.appendingPathComponent("build/app").path, ["hello"], environment: phpEnvironment)
             #expect(hello.out == "hello from Commands.php\n", "\(hello.err)")
         } else {
             Issue.record("/usr/lib/libphp8.2.so is missing: run tools/bootstrap (it installs libphp8.2-embed)")
