@@ -10,26 +10,6 @@ func strategies(_ order: pb_exec_order) -> [UInt32] {
     return list
 }
 
-/// $POLYBIN_CACHE_DIR, else $XDG_CACHE_HOME/polybin, else $HOME/.cache/polybin when HOME
-/// exists and belongs to the effective user: a HOME of /nonexistent (daemons, `nobody`) must
-/// not be created, and root running with another user's HOME (`sudo -E`, a setuid program)
-/// must not leave a root-owned `~/.cache` there.
-func cacheDirectory(_ variables: Variables) -> Text? {
-    if let explicit = variables.cacheDirectory { return explicit }
-    var dir = Text()
-    if let xdg = CText.environment("XDG_CACHE_HOME"), xdg.isAbsolutePath {
-        dir.add(xdg.pointer)
-        dir.add("/polybin")
-    } else if let home = CText.environment("HOME"), home.isAbsolutePath, pb_is_directory(home.pointer) != 0,
-              pb_owned_by_me(home.pointer) != 0 {
-        dir.add(home.pointer)
-        dir.add("/.cache/polybin")
-    } else {
-        return nil
-    }
-    return dir
-}
-
 /// Tries each strategy in turn; returns only by exiting with the runner's failure codes.
 func launch(
     _ bundle: inout pb_bundle, index: UInt32, order: pb_exec_order, _ variables: Variables, announce: Text,
@@ -55,11 +35,11 @@ func launch(
                 var result: Int32
                 switch strategy {
                 case UInt32(PB_STRATEGY_CACHE.rawValue):
-                    if let dir = cacheDirectory(variables) {
+                    // POLYBIN_CACHE_DIR, else the cache policy's place (docs/cache-policy.md).
+                    if let dir = variables.cacheDirectory {
                         result = dir.withCString { pb_launch_cache(&state, $0, variables.cacheMax) }
                     } else {
-                        result = Int32(PB_LAUNCH_UNAVAILABLE.rawValue)
-                        setDetail(&state, "cache: no POLYBIN_CACHE_DIR or XDG_CACHE_HOME, and HOME is not an existing absolute directory of this user")
+                        result = pb_launch_cache(&state, nil, variables.cacheMax)
                     }
                 case UInt32(PB_STRATEGY_MEMFD.rawValue):
                     result = pb_launch_memfd(&state, name)
@@ -106,16 +86,6 @@ func failLaunch(_ code: Int32, _ prefix: StaticString, _ name: UnsafePointer<CCh
     message.add(": ")
     message.add(detail)
     fail(code, message)
-}
-
-func setDetail(_ state: inout pb_launch, _ literal: StaticString) {
-    withUnsafeMutableBytes(of: &state.detail) { raw in
-        let count = min(literal.utf8CodeUnitCount, raw.count - 1)
-        literal.withUTF8Buffer { source in
-            for i in 0..<count { raw[i] = source[i] }
-        }
-        raw[count] = 0
-    }
 }
 
 /// $TMPDIR, /tmp, /dev/shm, /var/tmp: the places a temporary executable may live.

@@ -25,11 +25,12 @@ typedef struct pb_launch {
     char detail[1024];          /* one line: what was tried and why it failed */
 } pb_launch;
 
-/* Content-addressed cache in `dir` (created 0700 when missing, refused when not owned by
- * this user or writable by others). Warm launches compare a record of inode, size and ctime
- * taken when the entry was written and verified; `max_bytes` bounds the directory (0 keeps
- * only the entry just written). */
-int pb_launch_cache(pb_launch *launch, const char *dir, uint64_t max_bytes);
+/* Content-addressed cache in the directory the cache policy gives (pb_cache_dir_open:
+ * `explicit_dir`, POLYBIN_CACHE_DIR, or NULL for $XDG_CACHE_HOME/polybin or
+ * $HOME/.cache/polybin). Warm launches compare a record of inode, size and ctime taken when
+ * the entry was written and verified; `max_bytes` bounds the directory (0 keeps only the
+ * entry just written). */
+int pb_launch_cache(pb_launch *launch, const char *explicit_dir, uint64_t max_bytes);
 
 /* Anonymous memory file named "polybin:NAME", sealed after verification. */
 int pb_launch_memfd(pb_launch *launch, const char *name);
@@ -40,9 +41,6 @@ int pb_launch_tmpfile(pb_launch *launch, const char *const *dirs);
 /* Until exec, SIGBUS (reading a payload page past the end of a truncated file) exits with
  * `exit_code` and one line on stderr instead of crashing. Exec resets the handler. */
 void pb_guard_truncation(int exit_code);
-
-/* 1 when `path` names an existing directory (following symlinks). */
-int pb_is_directory(const char *path);
 
 /* 1 when the page holding `address` is mapped: 0 when, say, strip removed the payload's
  * section and so its segment, where reading it would crash. */
@@ -58,8 +56,6 @@ void pb_exit(int code) __attribute__((noreturn));
  * setgid or file capabilities): the caller's environment is then ignored and the build runs
  * from memfd only, so nothing is read, written or deleted anywhere the caller can name. */
 int pb_secure_exec(void);
-/* 1 when `path` exists and belongs to the effective user. */
-int pb_owned_by_me(const char *path);
 /* Around a rebuild: the soft file-size limit raised to the hard one and SIGXFSZ ignored;
  * pb_limits_for_exec puts both back as they were, so the program sees its own limits. */
 void pb_limits_for_rebuild(void);

@@ -2,6 +2,7 @@
  * reserved with fallocate first), verifies its SHA-256 before a byte of it can run, and
  * execveat()s a read-only descriptor of that file. */
 #define _GNU_SOURCE
+#include "pb_cache_dir.h"
 #include "pb_launch.h"
 #include "pb_elf.h"
 #include "pb_sha256.h"
@@ -70,11 +71,6 @@ void pb_guard_truncation(int exit_code) {
     memset(&action, 0, sizeof action);
     action.sa_handler = on_sigbus;
     sigaction(SIGBUS, &action, NULL);
-}
-
-int pb_is_directory(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int pb_mapped(const void *address) {
@@ -417,26 +413,6 @@ static entry_record record_of(const struct stat *st) {
     return r;
 }
 
-static int private_to_me(const struct stat *st) {
-    return st->st_uid == geteuid() && (st->st_mode & 022) == 0;
-}
-
-/* mkdir -p with 0700 for what it creates. */
-static int make_dirs(const char *dir) {
-    char path[4096];
-    size_t len = strlen(dir);
-    if (len == 0 || len >= sizeof path) return ENAMETOOLONG;
-    memcpy(path, dir, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (path[i] != '/' && path[i] != 0) continue;
-        char saved = path[i];
-        path[i] = 0;
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) return errno;
-        path[i] = saved;
-    }
-    return 0;
-}
-
 static void hex(const uint8_t *digest, char out[65]) {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
@@ -540,34 +516,16 @@ static void collect(int dfd, const char *keep, uint64_t max_bytes) {
     free(items);
 }
 
-int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
-    /* The warm path opens the directory first; only a first run creates it. */
-    int err = 0;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0 && errno == ENOENT) {
-        if ((err = make_dirs(dir)) != 0) {
-            say(l, "cache: %s: %s", dir, strerror(err));
-            return PB_LAUNCH_UNAVAILABLE;
-        }
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+int pb_launch_cache(pb_launch *l, const char *explicit_dir, uint64_t max_bytes) {
+    /* Where, and whether it is safe: the one policy (docs/cache-policy.md). */
+    pb_cache_dir place;
+    int dfd = pb_cache_dir_open(&place, explicit_dir, "polybin", 0);
+    if (dfd < 0) {
+        say(l, "cache: %s", place.detail);
+        return PB_LAUNCH_UNAVAILABLE;
     }
+    const char *dir = place.path;
     struct stat st;
-    if (dfd < 0 && (errno == ENOTDIR || errno == ELOOP) && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-        /* The directory itself, never a symlink to it, however the name is spelled (the
-         * runner drops trailing slashes, which would make open follow it). */
-        say(l, "cache: %s: is a symbolic link, not a directory: skipped (name the directory itself)", dir);
-        return PB_LAUNCH_UNAVAILABLE;
-    }
-    if (dfd < 0 || fstat(dfd, &st) != 0) {
-        say(l, "cache: %s: %s", dir, strerror(errno));
-        if (dfd >= 0) close(dfd);
-        return PB_LAUNCH_UNAVAILABLE;
-    }
-    if (!private_to_me(&st)) {
-        say(l, "cache: %s: not a private directory of this user (owner or mode), skipped", dir);
-        close(dfd);
-        return PB_LAUNCH_UNAVAILABLE;
-    }
 
     pb_entry e;
     pb_bundle_entry(l->bundle, l->index, &e);
@@ -580,7 +538,7 @@ int pb_launch_cache(pb_launch *l, const char *dir, uint64_t max_bytes) {
     int fd = pb_open_regular(dfd, name, &st);
     if (fd >= 0) {
         entry_record want, have;
-        if (private_to_me(&st) &&
+        if (pb_cache_entry_private(&st) &&
             (uint64_t)st.st_size == e.size && read_record(dfd, record_name, &want) == 0 &&
             (have = record_of(&st), memcmp(&have, &want, sizeof have) == 0)) {
             close(dfd);

@@ -18,11 +18,6 @@ int pb_secure_exec(void) { return getauxval(AT_SECURE) != 0; }
  * caller; under a setuid/setgid/capability exec the caller must not steer the runner. */
 const char *pb_env(const char *name) { return pb_secure_exec() ? NULL : getenv(name); }
 
-int pb_owned_by_me(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && st.st_uid == geteuid();
-}
-
 /* ---- file-size limit: a rebuild writes the build, the program it runs must not notice ---- */
 
 static struct rlimit saved_fsize;

@@ -117,3 +117,63 @@ struct ArcanistWorkingCopy: Sendable {
         }
     }
 }
+
+/// A small PHP application of the tests' own (Tests/Fixtures/`fixture`) built into one program
+/// by a Makefile that only sets the variables and includes Hosts/php/php-host.mk, run with
+/// plain `make` (the program is the default goal). Built once per fixture and test run.
+struct PHPApp: Sendable {
+    static let fixtures = TestEnvironment.root.appendingPathComponent("Tests/Fixtures")
+    let tree: URL
+    let build: URL
+    var name = "app"
+    var program: String { build.appendingPathComponent("build/\(name)").path }
+
+    /// `variables`: the Makefile's PHP_APP_* lines (default: the fixture's tree, bin/app, app).
+    static func makefile(tree: URL, variables: String? = nil, extra: String = "") -> String {
+        """
+        \(variables ?? "PHP_APP_DIR   := \(tree.path)\nPHP_APP_ENTRY := bin/app\nPHP_APP       := app")
+        POLYBIN       := \(TestEnvironment.polybin)
+        CFLAGS        := -O2 -Wall -Wextra
+        \(extra)
+        include \(TestEnvironment.root.appendingPathComponent("Hosts/php/php-host.mk").path)
+
+        """
+    }
+
+    static func make(_ fixture: String, name: String = "app", variables: String? = nil, extra: String = "") throws -> PHPApp {
+        for file in ["/usr/bin/php8.2", "/usr/lib/libphp8.2.so", "/usr/bin/php-config8.2"] where !FileManager.default.fileExists(atPath: file) {
+            throw FixtureError("\(file) is missing: run tools/bootstrap (it installs php8.2-cli, libphp8.2-embed and php8.2-dev)")
+        }
+        let app = PHPApp(tree: fixtures.appendingPathComponent(fixture), build: try TestEnvironment.temporaryDirectory("polybin-php-app"), name: name)
+        try Data(makefile(tree: app.tree, variables: variables, extra: extra).utf8).write(to: app.build.appendingPathComponent("Makefile"))
+        try mustRun("make", ["-C", app.build.path])
+        return app
+    }
+
+    static let shared: Result<PHPApp, Error> = Result { try make("php-app") }
+    static func get() throws -> PHPApp { try shared.get() }
+
+    /// The program with `hidden` (the tree's directory on disk) covered by `empty` in a mount
+    /// namespace of its own: what it reads of the tree then comes from itself. Its stderr
+    /// starts with the number of entries left visible there ("0").
+    func runHiding(_ hidden: URL, under empty: URL, _ arguments: [String]) throws -> ProcessResult {
+        try run("unshare", ["-m", "sh", "-c", "mount --bind \"$1\" \"$2\" && ls -A \"$2\" | wc -l >&2 && shift 2 && exec \"$@\"",
+                            "sh", empty.path, hidden.path, program] + arguments,
+                environment: ["XDG_CACHE_HOME": build.appendingPathComponent("cache").path], stdin: Data())
+    }
+
+    /// `php bin/app ARGS` in the fixture, as the php CLI runs it.
+    func cli(_ arguments: [String], environment: [String: String?] = [:]) throws -> ProcessResult {
+        try run("/usr/bin/php8.2", [tree.appendingPathComponent("bin/app").path] + arguments, environment: environment, stdin: Data())
+    }
+}
+
+/// `script` in a mount namespace of its own whose /tmp is an empty tmpfs, with the test's
+/// scratch root still at its path: a test may then plant /tmp/polybin-php-UID without touching
+/// the machine's /tmp.
+func inPrivateTmp(_ script: String, environment: [String: String?] = [:]) throws -> ProcessResult {
+    let keep = TestEnvironment.temporaryRoot.path
+    let setup = "set -e; mkdir -p /mnt && mount -t tmpfs polybin-keep /mnt && mkdir /mnt/keep && mount --bind '\(keep)' /mnt/keep; "
+        + "mount -t tmpfs -o mode=1777 polybin-tmp /tmp; mkdir -p '\(keep)' && mount --bind /mnt/keep '\(keep)'; set +e; "
+    return try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", setup + script], environment: environment, stdin: Data())
+}

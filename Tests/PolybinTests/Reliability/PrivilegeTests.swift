@@ -146,6 +146,35 @@ import Testing
         #expect(Self.snapshot(scratch).isEmpty, "created in nobody's home: \(Self.snapshot(scratch))")
     }
 
+    /// The cache policy looks at every directory on the way (docs/cache-policy.md): one owned by
+    /// another user, or a name another user made in a sticky directory, is never used, and
+    /// nothing is created under it (before, only the final directory was checked, so root
+    /// made and used a cache inside nobody's directory).
+    @Test func neverKeepsACacheUnderADirectoryAnotherUserControls() throws {
+        let fatbin = try ReliabilityFixtures.canaryFatbin()
+        let host = try ReliabilityFixtures.hostLevel()
+        let scratch = try ReliabilityFixtures.scratch("foreign-component")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let theirs = scratch.appendingPathComponent("theirs"), sticky = scratch.appendingPathComponent("sticky")
+        for dir in [theirs, sticky] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        #expect(chown(theirs.path, Self.nobody, Self.nobody) == 0 && chmod(theirs.path, 0o755) == 0)
+        #expect(chmod(sticky.path, 0o1777) == 0)
+        let planted = sticky.appendingPathComponent("planted")
+        try FileManager.default.createDirectory(at: planted, withIntermediateDirectories: true)
+        #expect(chown(planted.path, Self.nobody, Self.nobody) == 0 && chmod(planted.path, 0o777) == 0)
+        let cases = [("XDG_CACHE_HOME", theirs.appendingPathComponent("xdg").path, "\(theirs.path) belongs to another user (uid \(Self.nobody))"),
+                     ("POLYBIN_CACHE_DIR", theirs.appendingPathComponent("cache").path, "\(theirs.path) belongs to another user"),
+                     ("POLYBIN_CACHE_DIR", planted.appendingPathComponent("cache").path, "\(planted.path) belongs to another user (uid \(Self.nobody)) in a directory anyone may write")]
+        for (variable, place, reason) in cases {
+            var env = ["PATH": "/usr/bin:/bin", "HOME": scratch.path, "POLYBIN_EXEC": "cache,memfd", "POLYBIN_LOG": "1"]
+            env[variable] = place
+            let result = try launch(fatbin, environment: env)
+            #expect(result.status == 0 && result.out == ReliabilityFixtures.canaryMarker(host), "\(variable)=\(place): \(result)")
+            #expect(result.err.contains("polybin: cache: ") && result.err.contains(reason), "\(variable)=\(place): \(result.err)")
+        }
+        #expect(Self.snapshot(theirs).isEmpty && Self.snapshot(planted).isEmpty, "created under another user's directory: \(Self.snapshot(scratch))")
+    }
+
     /// The size bound deletes only names of the cache's own scheme (64 hex digits, `.rec`,
     /// its temp names): a cache directory shared with other files keeps them.
     @Test func evictionDeletesOnlyTheCachesOwnNames() throws {

@@ -9,7 +9,8 @@ import Testing
     static let installed = [
         "bin/polybin", "lib/polybin/libPolybinRunner.a", "share/polybin/polybin.mk",
         "share/bash-completion/completions/polybin", "share/zsh/site-functions/_polybin",
-        "share/fish/vendor_completions.d/polybin.fish",
+        "share/fish/vendor_completions.d/polybin.fish", "share/polybin/php-host/php-host.mk",
+        "share/polybin/php-host/cpolybin/contract/cache_dir.c",
     ]
 
     /// Where the checkout's polybin loads libswiftCore.so from (the toolchain's runtime).
@@ -106,6 +107,31 @@ import Testing
         #expect(make.out.contains("\(polybin) link"), "polybin.mk did not use the installed polybin:\n\(make.out)")
         let expected = level == "x86-64" ? "x86-64" : "x86-64-v2"
         #expect(try run(project.appendingPathComponent("build/demo").path, ["--level"], environment: environment).out == "\(expected)\n")
+
+        // The PHP host builds from the installed prefix too: php-host.mk finds polybin.mk and
+        // the CPolybin files beside it, with no path into the checkout (Tests/Fixtures/php-app
+        // is only the application being embedded).
+        if FileManager.default.fileExists(atPath: "/usr/lib/libphp8.2.so") {
+            let phpProject = work.appendingPathComponent("php")
+            try manager.createDirectory(at: phpProject, withIntermediateDirectories: true)
+            try Data("""
+                PHP_APP_DIR   := \(PHPApp.fixtures.appendingPathComponent("php-app").path)
+                PHP_APP_ENTRY := bin/app
+                PHP_APP       := app
+                include \(prefix.path)/share/polybin/php-host/php-host.mk
+
+                """.utf8).write(to: phpProject.appendingPathComponent("Makefile"))
+            let php = try run("make", ["-C", phpProject.path], environment: environment)
+            #expect(php.status == 0, "make with the installed php-host.mk: \(php.err)")
+            #expect(!php.out.contains(TestEnvironment.root.appendingPathComponent("CSupport").path) && php.out.contains("\(prefix.path)/share/polybin/php-host/"),
+                    "php-host.mk did not build from the prefix:\n\(php.out)")
+            var phpEnvironment = environment
+            phpEnvironment["XDG_CACHE_HOME"] = dir.appendingPathComponent("php-cache").path
+            let hello = try run(phpProject.appendingPathComponent("build/app").path, ["hello"], environment: phpEnvironment)
+            #expect(hello.out == "hello from Commands.php\n", "\(hello.err)")
+        } else {
+            Issue.record("/usr/lib/libphp8.2.so is missing: run tools/bootstrap (it installs libphp8.2-embed)")
+        }
 
         let removing = try run(install, ["--uninstall", prefix.path])
         #expect(removing.status == 0, "tools/install --uninstall: \(removing.err)")
