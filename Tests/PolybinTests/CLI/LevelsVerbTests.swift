@@ -30,7 +30,7 @@ import PolybinKit
         let makefile = """
             POLYBIN_PROGRAM := app
             POLYBIN_SOURCES := app.c
-            include \(TestEnvironment.root.appendingPathComponent("Templates/polybin.mk").path)
+            include \(TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk").path)
             show: ; @echo $(POLYBIN_LEVELS)
             """
         try makefile.write(to: dir.appendingPathComponent("Makefile"), atomically: true, encoding: .utf8)
