@@ -12,6 +12,8 @@ public struct FileStatus: Sendable, Equatable {
     public let permissions: UInt32
     /// Bytes actually allocated (a sparse file has fewer than its size).
     public let allocated: UInt64
+    /// What a file that is none of the kinds above is, for messages ("a FIFO").
+    public let otherKind: String
 
     /// Whether `size` may not be what reading gives: a file with no block allocated and at
     /// most 1 MiB (the files of /proc and /sys say 0 or 4096 whatever they hold). Such a file
@@ -30,5 +32,12 @@ public struct FileStatus: Sendable, Equatable {
         inode = UInt64(info.st_ino)
         permissions = UInt32(info.st_mode & 0o7777)
         allocated = UInt64(max(info.st_blocks, 0)) * 512
+        switch info.st_mode & S_IFMT {
+        case S_IFCHR: otherKind = "a character device"
+        case S_IFBLK: otherKind = "a block device"
+        case S_IFIFO: otherKind = "a FIFO"
+        case S_IFSOCK: otherKind = "a socket"
+        default: otherKind = "not a regular file"
+        }
     }
 }

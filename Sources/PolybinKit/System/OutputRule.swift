@@ -1,0 +1,55 @@
+import Glibc
+
+/// The rule for every file a verb writes (`-o`, `--header`, `--depfile`, `--bundle`, extract's
+/// output; docs/output-rule.md), checked before any work and again when the output is staged:
+/// nothing there or a regular file is replaced atomically; a symbolic link to a regular file
+/// has its target replaced, in the target's own directory; a directory, device, FIFO or socket
+/// (or a link to one) is never replaced, nor is a path whose directory cannot take the
+/// temporary file. Refusals are one `PATH: problem` line naming the path as given.
+///
+/// Swift, not C: the runner and the PHP host write only into their private cache directories,
+/// through descriptors they opened, never to a path a user named; no other caller asks this.
+public enum OutputRule {
+    /// Where `path` is written: `path` itself, or the regular file a symbolic link resolves to.
+    public static func target(_ path: FilePath) throws -> FilePath {
+        do {
+            var target = path
+            var what = "is "
+            if let entry = try FileSystem.statusIfPresent(path, followingLinks: false), entry.kind == .symbolicLink {
+                guard try FileSystem.statusIfPresent(path) != nil else {
+                    throw PolybinError("\(path): is a symbolic link to nothing: polybin replaces only a regular file a link points to; remove the link or name a file")
+                }
+                target = try FileSystem.resolved(path)
+                what = "is a symbolic link to \(target), "
+            }
+            if let existing = try FileSystem.statusIfPresent(target, followingLinks: false) {
+                switch existing.kind {
+                case .regular: break
+                case .directory:
+                    throw PolybinError("\(path): \(what)a directory: name a file to write")
+                case .symbolicLink, .other:
+                    throw PolybinError("\(path): \(what)\(existing.otherKind), which polybin never replaces: name a regular file")
+                }
+            }
+            try requireWritable(target.directory, for: path)
+            return target
+        } catch let error as SystemError {
+            throw PolybinError("\(path): cannot be written (\(error.call): \(error.reason))")
+        }
+    }
+
+    /// The output's directory must exist and take a new entry: the temporary file goes there.
+    private static func requireWritable(_ directory: FilePath, for path: FilePath) throws {
+        guard try directory.withCString("faccessat", { faccessat(AT_FDCWD, $0, W_OK | X_OK, AT_EACCESS) }) == 0 else {
+            let error = SystemError.last("faccessat", directory)
+            throw PolybinError("\(path): cannot be written: its directory \(directory) \(error.errno == ENOENT ? "does not exist" : "takes no new file (\(error.reason))")")
+        }
+    }
+
+    /// The check a verb makes before any work: the rule for `output`, then that it names none
+    /// of `inputs` (the atomic rename would replace that input).
+    public static func check(_ output: String, inputs: [(path: String, what: String)] = []) throws {
+        _ = try target(FilePath(output))
+        try Files.refuseOverwriting(output, inputs: inputs)
+    }
+}
