@@ -11,7 +11,7 @@ import Glibc
 /// through descriptors they opened, never to a path a user named; no other caller asks this.
 public enum OutputRule {
     /// Where `path` is written: `path` itself, or the regular file a symbolic link resolves to.
-    public static func target(_ path: FilePath) throws -> FilePath {
+    static func target(_ path: FilePath) throws -> FilePath {
         do {
             var target = path
             var what = "is "

@@ -6,17 +6,17 @@ import Synchronization
 /// `ulimit -u` it retries once a second forever, and a worker whose eventfd fails under
 /// `ulimit -n` kills the process with SIGILL. A thread that cannot start here leaves its share
 /// of the work to the calling thread: slower, the same result, never a hang or a signal.
-public enum Threads {
+enum Threads {
     /// Each thread's stack, set explicitly: glibc's default is `ulimit -s`, which a user may
     /// have made small, and 8 MiB when unlimited.
     static let stackSize = 4 << 20
 
     /// How many threads run `forEach` at most, the caller included: the online CPUs.
-    public static var width: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+    static var width: Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// Calls `body(i)` for each `i` in `0..<count`, on up to `width` threads (the calling
     /// thread is one of them), each taking the next index; returns when all are done.
-    public static func forEach(_ count: Int, width: Int = Threads.width, _ body: (Int) -> Void) {
+    static func forEach(_ count: Int, width: Int = Threads.width, _ body: (Int) -> Void) {
         guard count > 1, width > 1 else { return (0..<count).forEach(body) }
         let cursor = Cursor()
         withoutActuallyEscaping(body) { body in
@@ -35,26 +35,27 @@ public enum Threads {
 
     /// `body` on a thread of its own while the caller goes on; `join()` waits for it. When no
     /// thread can start, `body` runs in `join()`, on the caller's thread.
-    public final class Background: @unchecked Sendable {
+    final class Background: @unchecked Sendable {
         private var thread: pthread_t?
         private var pending: (@Sendable () -> Void)?
 
-        public init(_ body: @escaping @Sendable () -> Void) {
+        init(_ body: @escaping @Sendable () -> Void) {
             thread = Threads.start(body)
             if thread == nil { pending = body }
         }
 
         /// Whether `body` runs on a thread of its own (else it waits for `join()`).
-        public var started: Bool { thread != nil }
+        var started: Bool { thread != nil }
 
-        public func join() {
+        func join() {
             if let thread { pthread_join(thread, nil) }
             thread = nil
             pending?()
             pending = nil
         }
 
-        deinit { join() }
+        /// A thread still running is waited for; work that never started is dropped.
+        deinit { if let thread { pthread_join(thread, nil) } }
     }
 
     /// A joinable thread running `body`, or nil when none can start (EAGAIN: no memory for
