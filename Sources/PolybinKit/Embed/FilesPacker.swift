@@ -210,8 +210,8 @@ public struct FilesPacker {
 
     static func hash(_ fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
         let chunk = Int(min(max(size, 1), 1 << 20))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
+        let buffer = try Memory.allocate(chunk, alignment: 4096)
+        defer { Memory.release(buffer) }
         var ctx = pb_sha256_ctx()
         pb_sha256_init(&ctx)
         var at: UInt64 = 0

@@ -12,24 +12,34 @@ import Glibc
 public enum OutputRule {
     /// Where `path` is written: `path` itself, or the regular file a symbolic link resolves to.
     static func target(_ path: FilePath) throws -> FilePath {
+        // Nothing the rename could land on: said before any work, not by the rename after it.
+        guard !path.bytes.isEmpty else { throw PolybinError("an output path is empty: name a file") }
         do {
             var target = path
             var what = "is "
-            if let entry = try FileSystem.statusIfPresent(path, followingLinks: false), entry.kind == .symbolicLink {
-                guard try FileSystem.statusIfPresent(path) != nil else {
+            var existing = try FileSystem.statusIfPresent(path, followingLinks: false)
+            if existing?.kind == .symbolicLink {
+                existing = try FileSystem.statusIfPresent(path)
+                guard let pointee = existing else {
                     throw PolybinError("\(path): is a symbolic link to nothing: polybin replaces only a regular file a link points to; remove the link or name a file")
                 }
-                target = try FileSystem.resolved(path)
-                what = "is a symbolic link to \(target), "
-            }
-            if let existing = try FileSystem.statusIfPresent(target, followingLinks: false) {
-                switch existing.kind {
-                case .regular: break
-                case .directory:
-                    throw PolybinError("\(path): \(what)a directory: name a file to write")
-                case .symbolicLink, .other:
-                    throw PolybinError("\(path): \(what)\(existing.otherKind), which polybin never replaces: name a regular file")
+                what = "is a symbolic link to "
+                // Only a regular file's place is asked for: a link to a pipe (/proc/self/fd/1)
+                // has no path to resolve, and is refused as what it is.
+                if pointee.kind == .regular {
+                    target = try FileSystem.resolved(path)
+                    what += "\(target), "
                 }
+            }
+            switch existing?.kind {
+            case nil, .regular: break
+            case .directory:
+                throw PolybinError("\(path): \(what)a directory: name a file to write")
+            case .symbolicLink, .other:
+                throw PolybinError("\(path): \(what)\(existing!.otherKind), which polybin never replaces: name a regular file")
+            }
+            if path.bytes.last == 0x2F {
+                throw PolybinError("\(path): ends in /, so it names a directory: name a file to write")
             }
             try requireWritable(target.directory, for: path)
             return target

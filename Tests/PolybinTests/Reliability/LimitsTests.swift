@@ -136,6 +136,33 @@ import Testing
         }
     }
 
+    /// An input of 8 MiB under `ulimit -v` 30000 to 80000 KiB, in the steps that hold the most
+    /// (zstd's state, the MiB buffers, the mappings): a result, or one line naming the limit;
+    /// before, a buffer Swift could not allocate aborted embed (SIGABRT) leaving `.out.tmp-PID`.
+    @Test func bigInputsUnderAnAddressSpaceLimitGiveAResultOrOneLine() throws {
+        let (dir, work, tmp) = try ReliabilityFixtures.noisyBuild("as-big", named: "big.bin", noise: 8 << 20)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let runs = [["embed", "--name", "big", "-o", "out", "big.bin"], ["embed", "--name", "big", "--compress", "-o", "out", "big.bin"],
+                    ["embed", "--name", "big", "--mode", "c", "-o", "out", "big.bin"],
+                    ["pack", "--flavor", "x86-64=big.bin", "-o", "out"], ["build", "--flavor", "x86-64=big.bin", "-o", "out"]]
+        for kibibytes in [30000, 40000, 50000, 65000, 80000] {
+            for arguments in runs {
+                let label = "\(arguments.joined(separator: " ")) under ulimit -v \(kibibytes)"
+                let result = try launch("/bin/sh", ["-c", "ulimit -v \(kibibytes) && exec \"$0\" \"$@\"", TestEnvironment.polybin] + arguments,
+                                        environment: ["PATH": "/usr/bin:/bin", "TMPDIR": tmp.path], cwd: work.path, limit: 120)
+                #expect(!result.hung && result.signal == nil, "\(label): \(result)")
+                if result.status != 0 {
+                    let lines = result.err.split(separator: "\n")
+                    #expect(result.status == 1 && lines.count == 1 && lines[0].contains("ulimit -v \(kibibytes)"), "\(label): \(result)")
+                }
+                let left = try FileManager.default.contentsOfDirectory(atPath: work.path).sorted()
+                #expect(left == (result.status == 0 ? ["big.bin", "out"] : ["big.bin"]), "\(label) left \(left)")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path).isEmpty, "\(label) left scratch files")
+                try? FileManager.default.removeItem(at: work.appendingPathComponent("out"))
+            }
+        }
+    }
+
     /// `ulimit -n 3`: no descriptor is left for the dynamic loader to open libc with, so it
     /// fails (exit 127, its own one line) before polybin runs; still no hang, no signal, no file.
     @Test func everyVerbUnderThreeOpenFilesNeitherHangsNorDies() throws {
