@@ -136,6 +136,27 @@ import Testing
         }
     }
 
+    /// On a terminal, where the progress line redraws on a thread of its own: before, its
+    /// Dispatch timer hung embed under `ulimit -v 30000` and `40000` (Dispatch retrying the
+    /// thread forever). `timeout -s KILL` turns a hang into 137; util-linux script gives the pty.
+    @Test(arguments: EveryVerb.verbs)
+    func everyVerbOnATerminalUnderALimitNeitherHangsNorDies(verb: String) throws {
+        guard ReliabilityFixtures.require("script", package: "util-linux") else { return }
+        for limit in ["-v 30000", "-v 40000", "-n 5", "-n 8"] {
+            let dir = try ReliabilityFixtures.scratch("limit-tty-\(verb)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try EveryVerb.copyInputs(into: dir)
+            let arguments = try #require(EveryVerb.arguments(verb)).joined(separator: " ")
+            let command = "ulimit \(limit) && POLYBIN_PROGRESS_DELAY=0 exec timeout -s KILL 30 '\(TestEnvironment.polybin)' \(arguments)"
+            let result = try launch("/usr/bin/script", ["-qec", command, "/dev/null"],
+                                    environment: ["PATH": "/usr/bin:/bin", "TMPDIR": dir.path], cwd: dir.path, limit: 60)
+            let label = "\(verb) on a terminal under ulimit \(limit)"
+            #expect(!result.hung && result.signal == nil && (result.status == 0 || result.status == 1), "\(label): \(result) \(result.out)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !EveryVerb.inputNames.contains($0) && $0 != "out" }
+            #expect(left.isEmpty, "\(label) left \(left)")
+        }
+    }
+
     /// An input of 8 MiB under `ulimit -v` 30000 to 80000 KiB, in the steps that hold the most
     /// (zstd's state, the MiB buffers, the mappings): a result, or one line naming the limit;
     /// before, a buffer Swift could not allocate aborted embed (SIGABRT) leaving `.out.tmp-PID`.
