@@ -18,7 +18,8 @@ public enum OutputRule {
             var target = path
             var what = "is "
             var existing = try FileSystem.statusIfPresent(path, followingLinks: false)
-            if existing?.kind == .symbolicLink {
+            if let entry = existing, entry.kind == .symbolicLink {
+                try refuseForeignLink(path, owner: entry.owner)
                 existing = try FileSystem.statusIfPresent(path)
                 guard let pointee = existing else {
                     throw PolybinError("\(path): is a symbolic link to nothing: polybin replaces only a regular file a link points to; remove the link or name a file")
@@ -46,6 +47,17 @@ public enum OutputRule {
         } catch let error as SystemError {
             throw PolybinError("\(path): cannot be written (\(error.call): \(error.reason))")
         }
+    }
+
+    /// A link another user put in a shared directory (sticky and world-writable, as /tmp) is
+    /// not followed: it could point anywhere the user running polybin may write (as root,
+    /// anywhere), the classic /tmp attack. The kernel refuses such links itself only where
+    /// `fs.protected_symlinks` is on; this holds where it is off. The rule is the kernel's:
+    /// followed when the link is the user's own or the directory owner's.
+    private static func refuseForeignLink(_ path: FilePath, owner: UInt32) throws {
+        guard let directory = try FileSystem.statusIfPresent(path.directory),
+              directory.permissions & 0o1002 == 0o1002, owner != geteuid(), owner != directory.owner else { return }
+        throw PolybinError("\(path): is a symbolic link another user (uid \(owner)) put in a shared directory: polybin does not follow it; remove the link or name another path")
     }
 
     /// The output's directory must exist and take a new entry: the temporary file goes there.

@@ -113,6 +113,28 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "\(output)")
     }
 
+    /// A link that another user (nobody) put in a shared directory (sticky, world-writable and
+    /// root's, as /tmp): not followed, whatever fs.protected_symlinks says; the file it points
+    /// to keeps its bytes. Needs root (lchown).
+    @Test(arguments: EveryVerb.outputs)
+    func aLinkAnotherUserPutInASharedDirectoryIsNotFollowed(output: EveryVerb.Output) throws {
+        guard getuid() == 0 else { return }
+        let dir = try TestEnvironment.temporaryDirectory("rule-shared")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let shared = dir.appendingPathComponent("shared").path, victim = dir.appendingPathComponent("victim").path
+        #expect(mkdir(shared, 0o777) == 0 && chmod(shared, 0o1777) == 0)
+        try Data("old".utf8).write(to: URL(fileURLWithPath: victim))
+        #expect(symlink(victim, "\(shared)/out") == 0 && lchown("\(shared)/out", 65534, 65534) == 0)
+        let arguments = try #require(EveryVerb.arguments(output.verb, option: output.option, output: "shared/out", missingInputs: true))
+        let result = try launch(TestEnvironment.polybin, arguments, environment: ["PATH": "/usr/bin:/bin", "TMPDIR": dir.path],
+                                cwd: dir.path, limit: 30)
+        #expect(!result.crashed && result.status == 1, "\(output): \(result)")
+        #expect(result.err.hasPrefix("polybin: shared/out: is a symbolic link another user (uid 65534) put in a shared directory")
+                && result.err.split(separator: "\n").count == 1, "\(output): \(result.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: victim)) == Data("old".utf8), "\(output): the file behind the link was replaced")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(shared)/out")) == victim, "\(output): the link was replaced")
+    }
+
     /// A symbolic link to a regular file: the file is replaced in its own directory (no
     /// temporary file left beside the link or the file), the link stays a link to it. A file
     /// with another hard link: the name given gets a new file, the other keeps the old bytes.
