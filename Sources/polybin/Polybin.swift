@@ -89,7 +89,7 @@ struct Pack: ParsableCommand {
         try perform {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
-            try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
+            try OutputRule.check(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
             try Files.create(FilePath(output)) { fd in _ = try packer.pack(flavors, into: fd, at: 0) }
         }
     }
@@ -109,7 +109,7 @@ struct Object: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
+            try OutputRule.check(output, inputs: [(bundle, "the bundle it is made from")])
             // Checked in place, then copied into the object by the kernel: never read into memory.
             let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
             let arch = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)
@@ -140,7 +140,7 @@ struct GenerateC: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
+            try OutputRule.check(output, inputs: [(bundle, "the bundle it is made from")])
             progress.begin("writing C", total: 0)
             // Checked in place, then read a MiB at a time into the literal: never held whole.
             let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
@@ -172,7 +172,7 @@ struct Link: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Files.refuseOverwriting(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
+            try OutputRule.check(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
             try Linker.checkPayloadObject(payload, progress: progress)
             var linker = Linker(compiler: cc, runnerArchive: runner)
             linker.progress = progress
@@ -240,7 +240,7 @@ struct Extract: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Files.refuseOverwriting(output, inputs: [(file, "the file it extracts from")])
+            try OutputRule.check(output, inputs: [(file, "the file it extracts from")])
             try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output, progress: progress)
         }
     }

@@ -7,6 +7,10 @@ extension Polybin {
     /// usage error is one `polybin:` line naming the help to read, like every other error.
     static func main() {
         FileSizeLimit.failWritesInsteadOfDying()
+        ResourceLimits.withLargeEnoughStack { parseAndRun() }
+    }
+
+    private static func parseAndRun() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
             if let word = arguments.first, let problem = unknownSubcommand(word) { throw ValidationError(problem) }

@@ -2,11 +2,13 @@
  * the frame parameters (content size present, long-distance matching, window log). */
 #define ZSTD_STATIC_LINKING_ONLY  /* stable input buffer, frame progression: both in libzstd 1.5 */
 #include "pb_codec.h"
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 size_t pb_zstd_bound(size_t size) { return ZSTD_compressBound(size); }
 
@@ -24,7 +26,7 @@ int pb_zstd_compress(const void *src, size_t size, const void *prefix, size_t pr
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
     if (!cctx) {
         snprintf(error, error_cap, "zstd: out of memory");
-        return -1;
+        return ENOMEM;
     }
     size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
@@ -116,7 +118,8 @@ int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error
     if (sink_failed) return -1;
     if (ZSTD_isError(r)) {
         snprintf(error, error_cap, "zstd: %s", ZSTD_getErrorName(r));
-        return -1;
+        /* Said apart: under `ulimit -v` the message names the limit (Compression.zstd). */
+        return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? ENOMEM : -1;
     }
     *written = flushed + out.pos;
     return 0;

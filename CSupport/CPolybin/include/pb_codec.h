@@ -42,6 +42,8 @@ typedef struct pb_zstd_job {
 /* A good size for the dst buffer of a streamed frame. */
 size_t pb_zstd_chunk_size(void);
 
+/* 0, or ENOMEM when zstd could not allocate (its state, its workers), or -1 for any other
+ * failure; `error` then says what. */
 int pb_zstd_compress_stream(const pb_zstd_job *job, size_t *written, char *error, size_t error_cap);
 
 /* What one single-threaded pb_zstd_compress_stream context for a frame of `size` bytes

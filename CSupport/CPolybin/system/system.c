@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,19 +31,33 @@ int pb_spawn(const char *path, char *const argv[], char *const envp[], const cha
         posix_spawn_file_actions_destroy(&actions);
         return error;
     }
-    /* Descriptors 0-2 may be among the sources: copy the sources above all of them first,
-     * then into place, so that no dup2 overwrites a source a later one needs. */
+    /* Into place in order 0, 1, 2 when no dup2 overwrites a source a later one needs (the
+     * usual case: stdin 0, stdout 2, stderr a pipe). Otherwise the sources are copied above
+     * all of them first, which needs three more descriptors: past `ulimit -n` that is EMFILE,
+     * said as such (posix_spawn would say EBADF, which blames the descriptors given). */
     int sources[3] = { in_fd, out_fd, err_fd };
-    int above = 3;
+    int clash = 0;
     for (int i = 0; i < 3; i++)
-        if (sources[i] >= above) above = sources[i] + 1;
+        for (int later = i + 1; later < 3; later++)
+            if (sources[later] == i) clash = 1;
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    for (int i = 0; i < 3 && !error; i++)
-        error = posix_spawn_file_actions_adddup2(&actions, sources[i], above + i);
-    for (int i = 0; i < 3 && !error; i++)
-        error = posix_spawn_file_actions_adddup2(&actions, above + i, i);
+    if (!clash) {
+        for (int i = 0; i < 3 && !error; i++)
+            error = posix_spawn_file_actions_adddup2(&actions, sources[i], i);
+    } else {
+        int above = 3;
+        for (int i = 0; i < 3; i++)
+            if (sources[i] >= above) above = sources[i] + 1;
+        struct rlimit files;
+        if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY && (rlim_t)above + 3 > files.rlim_cur)
+            error = EMFILE;
+        for (int i = 0; i < 3 && !error; i++)
+            error = posix_spawn_file_actions_adddup2(&actions, sources[i], above + i);
+        for (int i = 0; i < 3 && !error; i++)
+            error = posix_spawn_file_actions_adddup2(&actions, above + i, i);
+    }
     if (!error) error = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (!error && directory) error = posix_spawn_file_actions_addchdir_np(&actions, directory);
     if (!error) error = posix_spawnattr_setsigmask(&attributes, &none);

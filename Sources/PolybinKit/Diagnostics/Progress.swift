@@ -1,5 +1,6 @@
-import Dispatch
+import Dispatch  // DispatchTime only: the redraw runs on a Ticker, not a thread of Dispatch's
 import Glibc
+import Synchronization
 
 /// Progress of a long step on a terminal: one line on stderr, redrawn in place,
 /// `polybin: compressing  123.4 of 620.0 MB  41.2 MB/s  12 s left`. It appears only once a
@@ -28,8 +29,8 @@ public final class Progress: @unchecked Sendable {
 
     private let fd: Int32
     private let delay: Double
-    private let lock = DispatchQueue(label: "polybin.progress")
-    private var timer: DispatchSourceTimer?
+    private let lock = Mutex(())
+    private var timer: Ticker?
     private var phase = ""
     private var done: UInt64 = 0
     private var total: UInt64 = 0
@@ -46,17 +47,13 @@ public final class Progress: @unchecked Sendable {
     /// Starts (or moves on to) a phase of `total` bytes (or files); 0 when not known.
     public func begin(_ phase: String, total: UInt64, unit: Unit = .bytes) {
         guard fd >= 0 else { return }
-        lock.sync {
+        lock.withLock { _ in
             let now = Self.now()
             // The phase that ends shows where it ended (POLYBIN_PROGRESS_DELAY=0: every phase).
             if timer != nil { draw() }
             if timer == nil {
                 stepStart = now
-                let timer = DispatchSource.makeTimerSource(queue: lock)
-                timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(200))
-                timer.setEventHandler { [unowned self] in self.draw() }
-                timer.resume()
-                self.timer = timer
+                timer = Ticker(first: 0.1, every: 0.2) { [weak self] in self?.tick() }
             }
             self.phase = phase
             self.total = total
@@ -68,23 +65,29 @@ public final class Progress: @unchecked Sendable {
 
     public func advance(by bytes: UInt64) {
         guard fd >= 0 else { return }
-        lock.async { self.done = self.total > 0 ? min(self.total, self.done + bytes) : self.done + bytes }
+        lock.withLock { _ in done = total > 0 ? min(total, done + bytes) : done + bytes }
     }
 
     /// The step is over: erase the line.
     public func end() {
         guard fd >= 0 else { return }
-        lock.sync {
-            guard timer != nil else { return }
+        // Stopped outside the lock: a tick waiting for the lock finds no timer and draws nothing.
+        let ticker = lock.withLock { _ -> Ticker? in
+            guard let ticker = timer else { return nil }
             draw()
-            timer?.cancel()
             timer = nil
             if drawn { write("\r\u{1B}[K") }
             drawn = false
+            return ticker
         }
+        ticker?.stop()
     }
 
-    deinit { timer?.cancel() }
+    deinit { timer?.stop() }
+
+    private func tick() {
+        lock.withLock { _ in if timer != nil { draw() } }
+    }
 
     private func draw() {
         let now = Self.now()

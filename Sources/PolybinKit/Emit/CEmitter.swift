@@ -44,7 +44,7 @@ public struct CEmitter {
 
             """.utf8).withUnsafeBytes(sink)
         try withoutActuallyEscaping(sink) { sink in
-            let literal = CLiteralWriter(sink: sink)
+            let literal = try CLiteralWriter(sink: sink)
             try fill(literal)
             guard literal.count == size else {
                 preconditionFailure("the literal of \(size) bytes was given \(literal.count)")
@@ -163,12 +163,12 @@ public final class CLiteralWriter {
 
     static let capacity = 1 << 20
 
-    init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         self.sink = sink
-        buffer = .allocate(byteCount: Self.capacity, alignment: 64)
+        buffer = try Memory.allocate(Self.capacity, alignment: 64)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { Memory.release(buffer) }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !bytes.isEmpty else { return }

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How `polybin embed` hands the files to the compiler.
 public enum EmbedMode: String, CaseIterable, Sendable {
     /// A relocatable object holding payload and lookup code (needs a C compiler at embed time).
@@ -143,19 +141,17 @@ public struct Embed {
         try files.write(parts: [text], to: header)
     }
 
-    /// Where each output goes, refusing an output that is not a file polybin may replace
-    /// and two outputs that are one file, however spelled.
+    /// Where each output goes, refusing an output the output rule refuses (OutputRule) and
+    /// two outputs that are one file, however spelled.
     static func places(of outputs: [FilePath]) throws -> [(path: FilePath, place: FilePlace)] {
         var places: [(path: FilePath, place: FilePlace)] = []
         for path in outputs {
+            _ = try OutputRule.target(path)
             let place: FilePlace
             do {
                 place = try FilePlace(path)
             } catch let error as SystemError {
                 throw PolybinError("\(path): cannot be written (\(error.call): \(error.reason))")
-            }
-            if let existing = place.existing, existing.kind != .regular {
-                throw PolybinError("\(path): \(existing.kind == .directory ? "is a directory" : "is not a regular file"), which an output of polybin embed would replace: name a file")
             }
             if let other = places.first(where: { $0.place.isSame(as: place) }) {
                 throw PolybinError("\(path): is the same file as \(other.path): each output needs a file of its own")
@@ -206,8 +202,7 @@ struct EmbedObject {
         let payloadOffset = ObjectEmitter.addedPayloadOffset
         try files.create(output) { fd in
             let compiled = ConcurrentResults<Result<[UInt8], Error>>(count: 1)
-            let compiling = DispatchGroup()
-            DispatchQueue.global().async(group: compiling) {
+            let compiling = Threads.Background {
                 compiled[0] = Result {
                     // -fPIC: the one object links into position-independent executables and shared
                     // libraries alike; the payload is reached through the GOT, the tables
@@ -221,7 +216,7 @@ struct EmbedObject {
                 try fd.resize(to: payloadOffset + packed.size)
                 try packed.write(to: fd, at: payloadOffset)
             }
-            compiling.wait()
+            compiling.join()
             let layout = try emitter.adding(
                 payloadSize: packed.size, tables: EmbedTables.tables(name: name, rows: packed.rows, payloadSize: packed.size),
                 to: try compiled[0]!.get(), named: "\(cc) -c \(source)")

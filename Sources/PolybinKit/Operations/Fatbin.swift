@@ -18,7 +18,7 @@ public enum Fatbin {
 
     /// `polybin build`: pack, emit the payload object, link with the runner.
     public static func build(flavors: [Flavor], packer: FatbinPacker, linker: Linker, output: String) throws {
-        try Files.refuseOverwriting(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
+        try OutputRule.check(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
         let dir = try FileSystem.makeTemporaryDirectory("polybin")
         defer { try? FileSystem.removeTree(dir) }
         let object = dir.appending("payload.o")

@@ -1,4 +1,5 @@
 import CPolybin
+import Glibc
 
 /// zstd through the C layer, which shares the decoder's frame parameters.
 public enum Compression {
@@ -32,8 +33,8 @@ extension Compression {
         let prefix = file.map { UnsafeRawBufferPointer(rebasing: $0.bytes[prefixRange]) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         var message = [CChar](repeating: 0, count: 256)
         let job = FrameJob(progress, sink)
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: pb_zstd_chunk_size(), alignment: 4096)
-        defer { chunk.deallocate() }
+        let chunk = try Memory.allocate(pb_zstd_chunk_size(), alignment: 4096)
+        defer { Memory.release(chunk) }
         var spec = pb_zstd_job()
         spec.src = source.baseAddress
         spec.size = source.count
@@ -55,7 +56,8 @@ extension Compression {
         let status = withExtendedLifetime(job) { pb_zstd_compress_stream(&spec, &written, &message, message.count) }
         if let error = job.error { throw error }
         if status != 0 {
-            throw PolybinError("\(content.path): \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            let limit = status == ENOMEM ? ResourceLimits.named(errno: ENOMEM, call: "zstd").map { " (\($0))" } ?? "" : ""
+            throw PolybinError("\(content.path): \(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))\(limit)")
         }
         return UInt64(written)
     }

@@ -1,4 +1,4 @@
-import Dispatch
+import Dispatch  // DispatchSemaphore only: a futex, no thread of Dispatch's
 
 /// The SHA-256 of big embedded files, begun on a thread of its own as soon as the layout is
 /// known: `polybin embed` then compiles its lookup code while the files are hashed, and
@@ -8,13 +8,15 @@ final class EarlyHashes: @unchecked Sendable {
     private let results: ConcurrentResults<Result<[UInt8], Error>>
     /// Signalled when the blob's hash is in `results` (and again by every waiter).
     private let done: [Int: DispatchSemaphore]
+    /// The thread hashing them (or, when none could start, the caller of the first `hash`).
+    private let hashing: Threads.Background
 
     init(_ files: [(blob: Int, path: FilePath, size: UInt64)], blobs count: Int) {
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: count)
         let done = Dictionary(uniqueKeysWithValues: files.map { ($0.blob, DispatchSemaphore(value: 0)) })
         self.results = results
         self.done = done
-        DispatchQueue.global().async {
+        hashing = Threads.Background {
             for file in files {
                 results[file.blob] = Result { try FileHash.digest(ofFileAt: file.path, size: file.size) }
                 done[file.blob]!.signal()
@@ -26,6 +28,7 @@ final class EarlyHashes: @unchecked Sendable {
 
     /// Waits for the hash of `blob` (one that `has`).
     func hash(of blob: Int) throws -> [UInt8] {
+        if !hashing.started { hashing.join() }
         done[blob]!.wait()
         done[blob]!.signal()
         return try results[blob]!.get()

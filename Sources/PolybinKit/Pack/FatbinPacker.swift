@@ -1,5 +1,4 @@
 import CPolybin
-import Dispatch
 
 /// Packs the builds of a fatbin into one bundle: identical builds stored once, the reference
 /// build zstd-compressed, every other build a zstd delta against it. Builds are mapped, not
@@ -237,7 +236,7 @@ public struct FatbinPacker {
             .mapError { $0 as? PolybinError ?? PolybinError("\($0)") }
         }
         if parallel {
-            DispatchQueue.concurrentPerform(iterations: order.count, execute: one)
+            Threads.forEach(order.count, one)
         } else {
             for k in order.indices { one(k) }
         }

@@ -53,8 +53,8 @@ enum FileHash {
     /// hash as zeros, unread. A file that ends sooner is refused as changed.
     static func digest(of fd: FileDescriptor, size: UInt64) throws -> [UInt8] {
         let chunk = Int(min(max(size, 1), 1 << 20))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
+        let buffer = try Memory.allocate(chunk, alignment: 4096)
+        defer { Memory.release(buffer) }
         var hasher = Hasher()
         var at: UInt64 = 0
         func zeros(to end: UInt64) {

@@ -1,5 +1,4 @@
 import CPolybin
-import Dispatch
 
 /// Packs embedded files into a bundle of kind `files` without holding their bytes: the
 /// layout comes from names and sizes (files whose size another file shares are hashed first,
@@ -90,7 +89,7 @@ public struct FilesPacker {
             // Only files of a size some other file has can be duplicates: hash those first.
             let candidates = files.indices.filter { sharing[sizes[$0]]! > 1 && measured[$0].content == nil }
             let results = ConcurrentResults<Result<[UInt8], Error>>(count: candidates.count)
-            DispatchQueue.concurrentPerform(iterations: candidates.count) { j in
+            Threads.forEach(candidates.count) { j in
                 let file = files[candidates[j]]
                 results[j] = Result { try FileHash.digest(ofFileAt: file.path, size: sizes[candidates[j]]) }
             }
@@ -145,7 +144,7 @@ public struct FilesPacker {
         var made = [Compressed?](repeating: nil, count: files.count)
         let small = files.indices.filter { !isLarge[$0] }
         let results = ConcurrentResults<Result<Compressed, Error>>(count: small.count)
-        DispatchQueue.concurrentPerform(iterations: small.count) { j in
+        Threads.forEach(small.count) { j in
             let i = small[j]
             results[j] = Result {
                 let content = try measured[i].content ?? Files.read(files[i].path)
@@ -171,7 +170,7 @@ public struct FilesPacker {
         let written = WrittenCount()
         let results = ConcurrentResults<Result<UInt64, Error>>(count: 2)
         let hash = ConcurrentResults<Result<[UInt8], Error>>(count: 1)
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
+        Threads.forEach(2) { k in
             if k == 0 {
                 hash[0] = Result { try FileHash.digest(of: input, size: size) }
             } else {
@@ -213,7 +212,7 @@ extension FilesPacker.Packed {
             return true
         }
         let results = ConcurrentResults<Result<[UInt8]?, Error>>(count: small.count)
-        DispatchQueue.concurrentPerform(iterations: small.count) { j in
+        Threads.forEach(small.count) { j in
             let blob = small[j]
             results[j] = Result { try writeSmall(blob, to: fd, at: base + layout.blobs[blob].offset) }
         }
@@ -249,7 +248,7 @@ extension FilesPacker.Packed {
         }
         let unhashed = missing.filter { learnt[$0] == nil }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: unhashed.count)
-        DispatchQueue.concurrentPerform(iterations: unhashed.count) { j in
+        Threads.forEach(unhashed.count) { j in
             results[j] = Result {
                 guard case .file(let path, let size) = sources[unhashed[j]] else {
                     preconditionFailure("bytes held in memory always have their hash")
@@ -325,7 +324,7 @@ extension FilesPacker.Packed {
             return digest
         }
         let results = ConcurrentResults<Result<[UInt8], Error>>(count: 2)
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
+        Threads.forEach(2) { i in
             if i == 0 {
                 results[0] = Result { try FileHash.digest(of: input, size: size) }
             } else {

@@ -70,8 +70,8 @@ public struct FileDescriptor: Sendable {
     /// first is an error.
     public func stream(from offset: UInt64 = 0, count: UInt64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let chunk = Int(min(max(count, 1), 1 << 20))
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
+        let buffer = try Memory.allocate(chunk, alignment: 4096)
+        defer { Memory.release(buffer) }
         var done: UInt64 = 0
         while done < count {
             let want = Int(min(UInt64(chunk), count - done))

@@ -10,8 +10,12 @@ public struct FileStatus: Sendable, Equatable {
     public let inode: UInt64
     /// Permission bits (`st_mode & 0o7777`).
     public let permissions: UInt32
+    /// The owner's user ID.
+    public let owner: UInt32
     /// Bytes actually allocated (a sparse file has fewer than its size).
     public let allocated: UInt64
+    /// What a file that is none of the kinds above is, for messages ("a FIFO").
+    public let otherKind: String
 
     /// Whether `size` may not be what reading gives: a file with no block allocated and at
     /// most 1 MiB (the files of /proc and /sys say 0 or 4096 whatever they hold). Such a file
@@ -29,6 +33,14 @@ public struct FileStatus: Sendable, Equatable {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
         permissions = UInt32(info.st_mode & 0o7777)
+        owner = UInt32(info.st_uid)
         allocated = UInt64(max(info.st_blocks, 0)) * 512
+        switch info.st_mode & S_IFMT {
+        case S_IFCHR: otherKind = "a character device"
+        case S_IFBLK: otherKind = "a block device"
+        case S_IFIFO: otherKind = "a FIFO"
+        case S_IFSOCK: otherKind = "a socket"
+        default: otherKind = "not a regular file"
+        }
     }
 }

@@ -1,7 +1,7 @@
 import Glibc
 
-/// Reading inputs and writing outputs. Outputs go to a temporary name beside the target and
-/// are renamed into place, so an interrupted or failed step never leaves a half-written file.
+/// Reading inputs and writing outputs. Outputs go through OutputFiles, the one atomic writer:
+/// an interrupted or failed step never leaves a half-written file.
 public enum Files {
     /// A whole regular file, in one allocation; the messages a user meets name the file.
     public static func read(_ path: FilePath) throws -> [UInt8] {
@@ -52,32 +52,13 @@ public enum Files {
         return (UInt64(content.count), content)
     }
 
-    /// The temporary name beside `path` that an atomic write goes through.
-    static func temporaryName(for path: FilePath) -> FilePath {
-        var bytes = path.bytes
-        while bytes.count > 1 && bytes.last == 0x2F { bytes.removeLast() }
-        let slash = bytes.lastIndex(of: 0x2F)
-        let directory = slash.map { Array(bytes[...$0]) } ?? []
-        let name = slash.map { Array(bytes[($0 + 1)...]) } ?? bytes
-        return FilePath(bytes: directory + Array(".".utf8) + name + Array(".tmp-\(getpid())".utf8))
-    }
-
     /// Runs `write` on a temporary path beside `path`, then renames it into place; on any
-    /// failure the temporary file is removed. `executable` sets mode 0755.
+    /// failure the temporary file is removed (OutputFiles with one output). `executable` sets mode 0755.
     public static func writeAtomically(_ path: FilePath, executable: Bool = false, _ write: (FilePath) throws -> Void) throws {
-        let temp = temporaryName(for: path)
-        let removal = RemovalOnSignal(temp)
-        defer { removal.keep() }
-        do {
-            try write(temp)
-            if executable {
-                guard try temp.withCString("chmod", { chmod($0, 0o755) }) == 0 else { throw SystemError.last("chmod", temp) }
-            }
-            try FileSystem.rename(temp, to: path)
-        } catch {
-            try? FileSystem.remove(temp)
-            throw SystemError.naming(path, insteadOf: temp, in: error)
-        }
+        let output = OutputFiles()
+        defer { output.abandon() }
+        try output.stage(path, executable: executable, write)
+        try output.commit()
     }
 
     /// Refuses to write `output` when it names one of `inputs` (`what` says which), however
@@ -100,9 +81,10 @@ public enum Files {
 
     /// Creates `path` atomically and hands `body` the open file to fill.
     public static func create(_ path: FilePath, executable: Bool = false, _ body: (FileDescriptor) throws -> Void) throws {
-        try writeAtomically(path, executable: executable) { temp in
-            try FileDescriptor.open(temp, [.writeOnly, .create, .truncate]).fill(body)
-        }
+        let output = OutputFiles()
+        defer { output.abandon() }
+        try output.create(path, executable: executable, body)
+        try output.commit()
     }
 
     /// Writes the parts one after the other without joining them: a `c` source is several

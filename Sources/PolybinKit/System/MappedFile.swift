@@ -20,7 +20,7 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd.rawValue, 0), base != MAP_FAILED else {
-            throw PolybinError("\(path): cannot be read (mmap: \(String(cString: strerror(errno))))")
+            throw PolybinError("\(path): cannot be read (mmap: \(SystemError.last("mmap", path).reason))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }

@@ -18,7 +18,11 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
         SystemError(call, path, errno: Glibc.errno)
     }
 
-    public var reason: String { String(cString: strerror(errno)) }
+    /// strerror, with the `ulimit` that caused it when one did (ResourceLimits).
+    public var reason: String {
+        let text = String(cString: strerror(errno))
+        return ResourceLimits.named(errno: errno, call: call).map { "\(text) (\($0))" } ?? text
+    }
 
     public var description: String {
         (path.map { "\($0): " } ?? "") + "\(call): \(reason)"

@@ -3,7 +3,12 @@
 /// dispositions, only stdin, stdout (this process's stderr) and stderr (a pipe) open.
 public enum Tool {
     public static func run(_ tool: String, _ arguments: [String], in directory: String? = nil, what: String) throws {
-        let errors = try Subprocess.pipe()
+        let errors: (read: FileDescriptor, write: FileDescriptor)
+        do {
+            errors = try Subprocess.pipe()
+        } catch {
+            throw PolybinError("\(what): cannot start \(tool) (\(error))")
+        }
         let child: Subprocess
         do {
             child = try Subprocess.spawn(tool, arguments, directory: directory, stdin: 0, stdout: 2, stderr: errors.write.rawValue)
@@ -22,7 +27,9 @@ public enum Tool {
         guard end == Subprocess.Termination(code: 0, signaled: false) else {
             let text = String(decoding: message, as: UTF8.self).split(separator: "\n").prefix(3).joined(separator: " | ")
             let status = end.signaled ? "signal \(end.code)" : "exit \(end.code)"
-            throw PolybinError("\(what): \(tool) failed (\(status))\(text.isEmpty ? "" : ": \(text)")")
+            let limits = ResourceLimits.tight
+            throw PolybinError("\(what): \(tool) failed (\(status))\(text.isEmpty ? "" : ": \(text)")"
+                + (limits.isEmpty ? "" : " (under \(limits.joined(separator: ", ")))"))
         }
     }
 }

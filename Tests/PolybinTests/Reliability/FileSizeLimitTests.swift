@@ -25,7 +25,7 @@ import Testing
                              environment: ["TMPDIR": tmp.path], cwd: work)
         #expect(!result.signaled && result.status == 1, "\(verb): \(result)")
         let lines = result.err.split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].hasPrefix("polybin: out: ") && lines[0].hasSuffix("File too large"),
+        #expect(lines.count == 1 && lines[0].hasPrefix("polybin: out: ") && lines[0].hasSuffix("File too large (the file size limit, ulimit -f of 512000 bytes)"),
                 "\(verb): \(result.err)")
         let left = (try FileManager.default.contentsOfDirectory(atPath: work.path)).sorted()
         #expect(left == ["big.bin"], "\(verb) left \(left)")
