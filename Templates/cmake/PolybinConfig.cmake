@@ -25,10 +25,17 @@ if(CMAKE_VERSION VERSION_LESS 3.20)
     return()
 endif()
 
+# The package's own policies, whatever minimum the project declares (brotli's 2.8.6 leaves
+# IN_LIST, CMP0057, unknown): the functions below record these, the ones in force where they
+# are defined, and keep them when the project calls them.
+cmake_policy(PUSH)
+cmake_policy(VERSION 3.20)
+
 include("${CMAKE_CURRENT_LIST_DIR}/PolybinLocate.cmake")
 if(NOT POLYBIN_EXECUTABLE)
     set(Polybin_FOUND FALSE)
     set(Polybin_NOT_FOUND_MESSAGE "polybin not found: install it (tools/install), build it (tools/bootstrap), or pass -DPOLYBIN_EXECUTABLE=PATH")
+    cmake_policy(POP)
     return()
 endif()
 set(POLYBIN_RUNNER "" CACHE FILEPATH "The runner archive polybin links fatbins with (empty: the one beside polybin)")
@@ -214,3 +221,5 @@ function(polybin_embed target name)
         target_link_libraries(${target} PRIVATE "${POLYBIN_ZSTD_LIBRARY}")
     endif()
 endfunction()
+
+cmake_policy(POP)

@@ -18,11 +18,13 @@ import Testing
         var fatbin: String { build.appendingPathComponent("fatbin/brotli").path }
         var embedDemo: String { build.appendingPathComponent("embed-demo").path }
 
-        /// With `brotli` false, only the embed part (no brotli, no fatbin).
-        init(generator: String, brotli withBrotli: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        /// With `brotli` false, only the embed part and the small `hello` fatbin (no brotli).
+        /// `minimum` is the CMake version the project declares.
+        init(generator: String, brotli withBrotli: Bool = true, minimum: String = "3.20",
+             sourceLocation: SourceLocation = #_sourceLocation) throws {
             scratch = try BuildSystems.Scratch("cmake")
             try scratch.write("""
-                cmake_minimum_required(VERSION 3.20)
+                cmake_minimum_required(VERSION \(minimum))
                 project(polybin_cmake_test C)
                 find_package(Polybin 0.1 REQUIRED)
                 if(WITH_BROTLI)
@@ -31,10 +33,17 @@ import Testing
                     polybin_add_fatbin(brotli LEVELS \(CMakeIntegrationTests.levels.joined(separator: " ")) ZSTD_LEVEL 3
                                        CMAKE_ARGS -DCMAKE_C_FLAGS_RELEASE=-O1)
                 endif()
+                add_executable(hello hello.c)
+                polybin_add_fatbin(hello LEVELS \(CMakeIntegrationTests.levels.joined(separator: " ")) ZSTD_LEVEL 3)
                 add_executable(embed-demo main.c)
                 polybin_embed(embed-demo assets data COMPRESS)
 
                 """, to: "project/CMakeLists.txt")
+            try scratch.write("""
+                #include <stdio.h>
+                int main(void) { puts("hello"); return 0; }
+
+                """, to: "project/hello.c")
             var brotliArguments = ["-DWITH_BROTLI=OFF"]
             if withBrotli {
                 let source = BuildSystems.succeeded(try run(TestEnvironment.root.appendingPathComponent("tools/debian-source").path, ["brotli"]),
@@ -79,6 +88,7 @@ import Testing
                                    "cmake --build --target \(target)", sourceLocation: sourceLocation)
         }
 
+        var helloFatbin: String { build.appendingPathComponent("fatbin/hello").path }
         func levelBuild(_ level: String) -> String { build.appendingPathComponent("polybin-brotli/\(level).exe/brotli").path }
         func data(_ name: String) -> URL { scratch.url("project/data/\(name)") }
     }
@@ -155,5 +165,21 @@ import Testing
         try FileManager.default.removeItem(at: project.data("docs/notes.txt"))
         try project.cmakeBuild("embed-demo")
         #expect(try run(project.embedDemo).out == "docs/new.txt: new\ngreeting.txt: hello again\n")
+    }
+
+    /// A project that declares an old CMake minimum (brotli 1.0.9 declares 2.8.6, and so do
+    /// many real projects) leaves CMP0057 (`IN_LIST`) and every newer policy OLD; the package
+    /// sets its own, so both of its functions work there, under both generators.
+    @Test(arguments: ["Unix Makefiles", "Ninja"])
+    func bothFunctionsWorkInAProjectDeclaringAnOldMinimum(generator: String) throws {
+        guard BuildSystems.present(["cmake", generator == "Ninja" ? "ninja" : "make", "cc"]) else { return }
+        let project = try Project(generator: generator, brotli: false, minimum: "2.8.6")
+        defer { project.scratch.remove() }
+        try project.cmakeBuild("hello_fatbin")
+        let inspect = BuildSystems.succeeded(try run(TestEnvironment.polybin, ["inspect", project.helloFatbin]), "inspect")
+        for level in Self.levels { #expect(inspect.out.contains(level), "\(inspect.out)") }
+        #expect(try project.scratch.runFatbin(project.helloFatbin).out == "hello\n")
+        try project.cmakeBuild("embed-demo")
+        #expect(try run(project.embedDemo).out == "docs/notes.txt: notes\ngreeting.txt: hello\n")
     }
 }
