@@ -14,8 +14,9 @@
 #   polybin_embed(TARGET NAME INPUT... [COMPRESS] [BASE dir] [LEVEL n] [INCLUDE_HIDDEN] [FOLLOW_SYMLINKS])
 #       Embeds files and directories (relative to the current source directory) into TARGET as
 #       the bundle NAME: links NAME.o and puts NAME.h on TARGET's include path. Depends on every
-#       embedded file and directory through polybin's depfile: editing, adding or removing a
-#       file re-embeds and relinks. COMPRESS links zstd.
+#       embedded file and directory (through polybin's depfile under Ninja, a check run on
+#       every build otherwise): editing, adding or removing a file re-embeds and relinks, and
+#       nothing else does. COMPRESS links zstd.
 #
 # polybin is found as PolybinLocate.cmake describes (-DPOLYBIN_EXECUTABLE=... to choose one);
 # -DPOLYBIN_RUNNER=... passes a runner archive to `polybin build`.
@@ -203,13 +204,41 @@ function(polybin_embed target name)
     set(object "${dir}/${name}.o")
     set(header "${dir}/${name}.h")
     file(MAKE_DIRECTORY "${dir}")
-    add_custom_command(OUTPUT "${object}" "${header}"
-        COMMAND "${POLYBIN_EXECUTABLE}" embed --name ${name} -o "${object}" --header "${header}"
-            --depfile "${dir}/${name}.d" --cc "${cc}" ${options} ${inputs}
-        DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}"
-        DEPFILE "${dir}/${name}.d"
-        COMMENT "Embedding ${name} into ${target}"
-        VERBATIM)
+    # What re-embeds (README.md, `--depfile-format`). Under Ninja, Ninja reads polybin's
+    # depfile itself (CMP0116 OLD: CMake's rewrite of it loses the escapes of `$` and `#`), and
+    # it must name the output as build.ninja does, relative to the top of the build tree.
+    # Other generators get PolybinEmbedCheck.cmake, run on every build, instead of a depfile.
+    set(command "${POLYBIN_EXECUTABLE}" embed --name ${name} --header "${header}" --cc "${cc}" ${options} ${inputs})
+    if(CMAKE_GENERATOR MATCHES "^Ninja$")
+        file(RELATIVE_PATH output "${CMAKE_BINARY_DIR}" "${object}")
+        cmake_policy(PUSH)
+        cmake_policy(SET CMP0116 OLD)
+        add_custom_command(OUTPUT "${object}" "${header}"
+            COMMAND ${command} -o "${output}" --depfile "${dir}/${name}.d" --depfile-format ninja
+            DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}"
+            DEPFILE "${dir}/${name}.d"
+            WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
+            COMMENT "Embedding ${name} into ${target}"
+            VERBATIM)
+        cmake_policy(POP)
+    else()
+        set(stamp "${dir}/${name}.inputs-changed")
+        set(follow "")
+        if(arg_FOLLOW_SYMLINKS)
+            set(follow -L)
+        endif()
+        add_custom_target(${target}_polybin_${name}_check
+            COMMAND "${CMAKE_COMMAND}" "-DOBJECT=${object}" "-DSTAMP=${stamp}" "-DINPUTS=${inputs}" "-DFOLLOW=${follow}"
+                -P "${_polybin_dir}/PolybinEmbedCheck.cmake"
+            BYPRODUCTS "${stamp}"
+            VERBATIM)
+        add_dependencies(${target} ${target}_polybin_${name}_check)
+        add_custom_command(OUTPUT "${object}" "${header}"
+            COMMAND ${command} -o "${object}"
+            DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}" "${stamp}"
+            COMMENT "Embedding ${name} into ${target}"
+            VERBATIM)
+    endif()
     # A .o among a target's sources is linked as an object; the header orders the compiles.
     target_sources(${target} PRIVATE "${object}" "${header}")
     target_include_directories(${target} PRIVATE "${dir}")
