@@ -134,18 +134,41 @@ function(polybin_add_fatbin target)
             DEPENDS "${init}"
             COMMENT "Configuring ${target} at ${level}"
             VERBATIM)
-        # Always runs: the level tree's own build tool decides what is stale. The executable is
-        # copied only when its bytes change (restat with Ninja), so an unchanged level repacks nothing.
-        add_custom_target(${target}_polybin_${level}
-            COMMAND "${CMAKE_COMMAND}" "-DTREE=${tree}" "-DTARGET=${target}" "-DCONFIG=$<CONFIG>"
-                "-DPATHS=${base}/${level}.paths" "-DOUT=${exe}" -P "${_polybin_dir}/PolybinLevelBuild.cmake"
-            BYPRODUCTS "${exe}"
-            DEPENDS "${base}/${level}.configured"
-            COMMENT "Building ${target} at ${level}"
-            VERBATIM)
+        set(level_build "${CMAKE_COMMAND}" "-DTREE=${tree}" "-DTARGET=${target}" "-DCONFIG=$<CONFIG>"
+            "-DPATHS=${base}/${level}.paths" "-DOUT=${exe}")
+        if(CMAKE_GENERATOR MATCHES "^Ninja$")
+            # Under Ninja the level runs only when a file its build read changed: after each
+            # build the script writes, for Ninja itself (CMP0116 OLD, the stamp named as
+            # build.ninja names it), every input the level tree's Ninja knows of, so that
+            # `ninja -n` on an unchanged tree has nothing to do. The executable is copied only
+            # when its bytes change (a byproduct: restat), so an unchanged level repacks nothing.
+            file(RELATIVE_PATH stamp "${CMAKE_BINARY_DIR}" "${base}/${level}.built")
+            cmake_policy(PUSH)
+            cmake_policy(SET CMP0116 OLD)
+            add_custom_command(OUTPUT "${base}/${level}.built"
+                COMMAND ${level_build} "-DNINJA=${CMAKE_MAKE_PROGRAM}" "-DDEPFILE=${base}/${level}.d"
+                    "-DSTAMP=${base}/${level}.built" "-DSTAMP_NAME=${stamp}" -P "${_polybin_dir}/PolybinLevelBuild.cmake"
+                BYPRODUCTS "${exe}"
+                DEPENDS "${base}/${level}.configured"
+                DEPFILE "${base}/${level}.d"
+                COMMENT "Building ${target} at ${level}"
+                VERBATIM)
+            cmake_policy(POP)
+            # The pack depends on the executable only: the stamp changes on every level run.
+            add_custom_target(${target}_polybin_${level} DEPENDS "${base}/${level}.built")
+        else()
+            # Always runs: the level tree's own build tool decides what is stale. The
+            # executable is copied only when its bytes change, so an unchanged level repacks nothing.
+            add_custom_target(${target}_polybin_${level}
+                COMMAND ${level_build} -P "${_polybin_dir}/PolybinLevelBuild.cmake"
+                BYPRODUCTS "${exe}"
+                DEPENDS "${base}/${level}.configured"
+                COMMENT "Building ${target} at ${level}"
+                VERBATIM)
+            list(APPEND steps ${target}_polybin_${level})
+        endif()
         list(APPEND flavors --flavor "${level}=${exe}")
         list(APPEND builds "${exe}")
-        list(APPEND steps ${target}_polybin_${level})
     endforeach()
 
     set(runner "")

@@ -167,6 +167,35 @@ import Testing
         #expect(try run(project.embedDemo).out == "docs/new.txt: new\ngreeting.txt: hello again\n")
     }
 
+    /// Under Ninja a level runs only when a file its build read changed: on an unchanged tree
+    /// `ninja -n` has nothing to do (the level steps used to run every time, so it claimed a
+    /// repack), a touched source with the same result rebuilds the levels without repacking,
+    /// and an edit repacks.
+    @Test func anUnchangedNinjaFatbinTreeHasNothingToDo() throws {
+        guard BuildSystems.present(["cmake", "ninja", "cc"]) else { return }
+        let project = try Project(generator: "Ninja", brotli: false)
+        defer { project.scratch.remove() }
+        try project.cmakeBuild("hello_fatbin")
+        let dryRun = { try run("ninja", ["-C", project.build.path, "-n", "hello_fatbin"]).out }
+        let idle1 = try dryRun()
+        #expect(idle1.contains("no work to do"), "\(idle1)")
+        let packed = try BuildSystems.modified(project.helloFatbin)
+
+        let source = project.scratch.url("project/hello.c")
+        try "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n".write(to: source, atomically: false, encoding: .utf8)
+        #expect(try dryRun().contains("Building hello at x86-64"))
+        try project.cmakeBuild("hello_fatbin")
+        #expect(try BuildSystems.modified(project.helloFatbin) == packed, "the same builds were repacked")
+        let idle2 = try dryRun()
+        #expect(idle2.contains("no work to do"), "\(idle2)")
+
+        try "#include <stdio.h>\nint main(void) { puts(\"edited\"); return 0; }\n".write(to: source, atomically: false, encoding: .utf8)
+        try project.cmakeBuild("hello_fatbin")
+        #expect(try project.scratch.runFatbin(project.helloFatbin).out == "edited\n")
+        let idle3 = try dryRun()
+        #expect(idle3.contains("no work to do"), "\(idle3)")
+    }
+
     /// A project that declares an old CMake minimum (brotli 1.0.9 declares 2.8.6, and so do
     /// many real projects) leaves CMP0057 (`IN_LIST`) and every newer policy OLD; the package
     /// sets its own, so both of its functions work there, under both generators.
