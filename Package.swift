@@ -21,22 +21,31 @@ let package = Package(
         .target(
             name: "CPolybin",
             path: "CSupport/CPolybin",
+            exclude: ["audit"],
             linkerSettings: [.linkedLibrary("zstd")]
         ),
+        // The audit's disassembler (Zydis through dlopen), declared in CPolybin's pb_disasm.h:
+        // a target of its own so that the runner archive, which links CPolybin, never holds it.
+        .target(name: "CPolybinAudit", path: "CSupport/CPolybin/audit", publicHeadersPath: "."),
         // main() and the payload symbols, only for the runner archive.
-        .target(name: "RunnerEntry", path: "CSupport/RunnerEntry"),
+        .target(name: "RunnerEntry", dependencies: ["CPolybin"], path: "CSupport/RunnerEntry"),
         .target(
             name: "PolybinRunner",
             dependencies: ["CPolybin", "RunnerEntry"],
             swiftSettings: [.enableExperimentalFeature("Embedded")]
         ),
-        .target(name: "PolybinKit", dependencies: ["CPolybin"]),
+        .target(
+            name: "PolybinKit",
+            dependencies: ["CPolybin", "CPolybinAudit"],
+            // The generated C's templates, compiled in: polybin needs no file beside it.
+            resources: [.embedInCode("Emit/Templates/embed.h.in"), .embedInCode("Emit/Templates/embed.c.in")]
+        ),
         .target(name: "PolybinFiles", dependencies: ["CPolybin"]),
         .executableTarget(
             name: "polybin",
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .plugin(name: "PolybinEmbed", capability: .buildTool(), dependencies: ["polybin"]),
-        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin"]),
+        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin", "CPolybinAudit"]),
     ]
 )

@@ -54,8 +54,8 @@ public struct EmbeddedFiles: RandomAccessCollection, @unchecked Sendable {
 }
 
 /// Directories, implied by the names ("a/b/c.txt" makes "a" and "a/b"; "" is the top). Paths
-/// are bundle names: no leading or trailing "/". The names below one directory are contiguous
-/// in the bundle's byte order, so each question is a binary search.
+/// are bundle names: no leading or trailing "/". Walked by the C layer's pb_bundle_dir_next
+/// (pb_dir.h), the one walk over a bundle's sorted names.
 extension EmbeddedFiles {
     public enum Kind: Sendable, Equatable { case file, directory }
 
@@ -69,54 +69,45 @@ extension EmbeddedFiles {
 
     /// Whether `path` names a file, a directory, or nothing (nil).
     public func kind(of path: String) -> Kind? {
-        if path.isEmpty { return .directory }
-        if self[path] != nil { return .file }
-        let key = Array(path.utf8) + [UInt8(ascii: "/")]
-        return hasPrefix(key, at: firstIndex(atOrAfter: key)) ? .directory : nil
+        switch withBundle(path, { pb_bundle_kind($0, $1, $2) }) {
+        case UInt32(PB_DIR_FILE.rawValue): .file
+        case UInt32(PB_DIR_DIRECTORY.rawValue): .directory
+        default: nil
+        }
     }
 
     /// The position of the first file whose name is at or after `key` (as bytes), or
     /// `endIndex`: the files whose names start with a prefix follow it.
-    public func firstIndex(atOrAfter key: String) -> Int { firstIndex(atOrAfter: Array(key.utf8)) }
+    public func firstIndex(atOrAfter key: String) -> Int {
+        Int(withBundle(key) { pb_bundle_lower_bound($0, $1, $2) })
+    }
 
     /// The entries directly in directory `path`, in the bundle's name order; nil when `path`
     /// is not a directory.
     public func contents(ofDirectory path: String) -> [DirectoryEntry]? {
         guard kind(of: path) == .directory else { return nil }
-        let prefix = path.isEmpty ? [] : Array(path.utf8) + [UInt8(ascii: "/")]
-        var entries: [DirectoryEntry] = []
-        var i = firstIndex(atOrAfter: prefix)
-        while hasPrefix(prefix, at: i) {
-            let rest = Array(name(at: i).dropFirst(prefix.count))
-            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
-                let component = Array(rest[..<slash])
-                entries.append(DirectoryEntry(name: String(decoding: component, as: UTF8.self), kind: .directory, index: nil))
-                // Skip everything below it: "0" is the byte after "/".
-                i = firstIndex(atOrAfter: prefix + component + [UInt8(ascii: "0")])
-            } else {
-                entries.append(DirectoryEntry(name: String(decoding: rest, as: UTF8.self), kind: .file, index: i))
-                i += 1
+        return withBundle(path) { bundle, dir, length in
+            var entries: [DirectoryEntry] = []
+            var cursor: UInt64 = 0
+            var entry = pb_dirent()
+            while pb_bundle_dir_next(bundle, dir, length, &cursor, &entry) != 0 {
+                let name = String(decoding: UnsafeRawBufferPointer(start: entry.name, count: entry.length), as: UTF8.self)
+                entries.append(entry.kind == UInt32(PB_DIR_FILE.rawValue)
+                    ? DirectoryEntry(name: name, kind: .file, index: Int(entry.index))
+                    : DirectoryEntry(name: name, kind: .directory, index: nil))
+            }
+            return entries
+        }
+    }
+
+    /// `body` with the bundle and `path`'s bytes, as the C directory functions take them.
+    private func withBundle<R>(_ path: String, _ body: (UnsafePointer<pb_bundle>, UnsafePointer<CChar>?, Int) -> R) -> R {
+        var path = path
+        return path.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { chars in
+                withUnsafePointer(to: bundle) { body($0, chars.baseAddress, chars.count) }
             }
         }
-        return entries
-    }
-
-    private func name(at position: Int) -> UnsafeRawBufferPointer {
-        let entry = self[position].entryForLookup
-        return UnsafeRawBufferPointer(start: entry.name, count: Int(entry.name_size))
-    }
-
-    private func firstIndex(atOrAfter key: [UInt8]) -> Int {
-        var lo = 0, hi = endIndex
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            if name(at: mid).lexicographicallyPrecedes(key) { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
-
-    private func hasPrefix(_ prefix: [UInt8], at position: Int) -> Bool {
-        position < endIndex && name(at: position).starts(with: prefix)
     }
 }
 
@@ -125,9 +116,6 @@ public struct EmbeddedFile: @unchecked Sendable {
     private let bundle: pb_bundle
     private let index: UInt32
     private let entry: pb_entry
-
-    /// The index row, for the directory lookups' name compares.
-    var entryForLookup: pb_entry { entry }
 
     init(bundle: pb_bundle, index: UInt32, entry: pb_entry) {
         self.bundle = bundle

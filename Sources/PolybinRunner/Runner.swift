@@ -1,12 +1,12 @@
 import CPolybin
 import RunnerEntry
 
-/// The runner's exit codes for its own failures (README, "Exit codes").
+/// The runner's exit codes for its own failures (docs/runner.md, "Exit codes"; pb_exit_codes.h).
 enum RunnerExit {
-    static let badEnvironment: Int32 = 120
-    static let corruptPayload: Int32 = 121
-    static let noUsableFlavor: Int32 = 122
-    static let noStrategyWorked: Int32 = 123
+    static let badEnvironment = Int32(PB_EXIT_BAD_ENVIRONMENT)
+    static let corruptPayload = Int32(PB_EXIT_CORRUPT_PAYLOAD)
+    static let noUsableFlavor = Int32(PB_EXIT_NO_USABLE_FLAVOR)
+    static let noStrategyWorked = Int32(PB_EXIT_NO_STRATEGY_WORKED)
 }
 
 /// One line on stderr starting `polybin:`, then exit. Never stdout: it belongs to the build.
@@ -70,9 +70,9 @@ public func runnerMain(
         pb_exit(chosen < 0 ? RunnerExit.noUsableFlavor : 0)
     }
     let chosen = choose(&bundle, host: host, variables)
-    let order = variables.exec ?? packedOrder(bundle)
+    let order = variables.exec ?? bundle.exec
     // The decision line, completed with the strategy and place by the C layer immediately
-    // before the exec that runs the build (README, "Runner environment").
+    // before the exec that runs the build (docs/runner.md, "Runner environment").
     var announce = Text()
     if variables.log {
         announce.add("polybin: cpu ")

@@ -1,34 +1,13 @@
 import CPolybin
 
-/// The exec strategies in the order to try them.
-struct ExecOrder {
-    var strategies: [UInt32] = []
-
-    var names: Text {
-        var text = Text()
-        for (i, s) in strategies.enumerated() {
-            if i > 0 { text.add(",") }
-            text.add(name(of: s))
-        }
-        return text
+/// The strategies of an order (pb_exec_order.h), first tried first: the order packed into the
+/// fatbin (`polybin build --exec`, decoded by pb_bundle_open), or POLYBIN_EXEC's (Variables).
+func strategies(_ order: pb_exec_order) -> [UInt32] {
+    var list: [UInt32] = []
+    withUnsafeBytes(of: order.strategies) { raw in
+        for i in 0..<Int(order.count) { list.append(UInt32(raw[i])) }
     }
-
-    func name(of strategy: UInt32) -> StaticString {
-        switch strategy {
-        case UInt32(PB_STRATEGY_CACHE.rawValue): return "cache"
-        case UInt32(PB_STRATEGY_MEMFD.rawValue): return "memfd"
-        default: return "tmpfile"
-        }
-    }
-}
-
-/// The order packed into the fatbin (`polybin build --exec`), decoded and validated by the C
-/// reader (pb_bundle_open); POLYBIN_EXEC overrides it (Variables).
-func packedOrder(_ bundle: pb_bundle) -> ExecOrder {
-    var order = ExecOrder()
-    let s = bundle.exec_strategies
-    for code in [s.0, s.1, s.2].prefix(Int(bundle.exec_count)) { order.strategies.append(UInt32(code)) }
-    return order
+    return list
 }
 
 /// $POLYBIN_CACHE_DIR, else $XDG_CACHE_HOME/polybin, else $HOME/.cache/polybin when HOME
@@ -53,7 +32,7 @@ func cacheDirectory(_ variables: Variables) -> Text? {
 
 /// Tries each strategy in turn; returns only by exiting with the runner's failure codes.
 func launch(
-    _ bundle: inout pb_bundle, index: UInt32, order: ExecOrder, _ variables: Variables, announce: Text,
+    _ bundle: inout pb_bundle, index: UInt32, order: pb_exec_order, _ variables: Variables, announce: Text,
     argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>,
     envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
 ) -> Never {
@@ -71,8 +50,8 @@ func launch(
             state.argv = UnsafePointer(argv)
             state.envp = UnsafePointer(envp)
             // A secure exec runs from memfd only: the cache and temporary directories are places
-            // the caller can name, write or plant files in (README, "setuid and setgid fatbins").
-            for strategy in secure ? [UInt32(PB_STRATEGY_MEMFD.rawValue)] : order.strategies {
+            // the caller can name, write or plant files in (docs/runner.md, "setuid and setgid fatbins").
+            for strategy in secure ? [UInt32(PB_STRATEGY_MEMFD.rawValue)] : strategies(order) {
                 var result: Int32
                 switch strategy {
                 case UInt32(PB_STRATEGY_CACHE.rawValue):

@@ -1,7 +1,7 @@
 import CPolybin
 
 /// The POLYBIN_* variables the runner reads, each checked once at start against its one rule
-/// (README, "Runner environment"). A variable that is set is always checked, whether or not
+/// (docs/runner.md, "Runner environment"). A variable that is set is always checked, whether or not
 /// this launch would use it, and a value that breaks its rule (an empty one included) exits
 /// 120 with one line naming the variable. Under a secure exec pb_env reports every variable
 /// unset, so none of this applies there.
@@ -12,7 +12,7 @@ struct Variables {
     /// decided later (122).
     var flavor: CText?
     /// nil: the order packed into the fatbin.
-    var exec: ExecOrder?
+    var exec: pb_exec_order?
     /// POLYBIN_CACHE_DIR: absolute, trailing slashes removed.
     var cacheDirectory: Text?
     var cacheMax: UInt64 = 512 << 20
@@ -22,7 +22,7 @@ struct Variables {
         v.explain = flag("POLYBIN_EXPLAIN")
         v.log = flag("POLYBIN_LOG")
         if let value = CText.variable("POLYBIN_FLAVOR") {
-            if !isFlavorName(value) {
+            if pb_flavor_name_valid(value.pointer, value.count) == 0 {
                 malformed("POLYBIN_FLAVOR", value, "a flavor name (1 to 64 of A-Z a-z 0-9 . _ - +)")
             }
             v.flavor = value
@@ -59,42 +59,12 @@ struct Variables {
         malformed(name, value, "1 or 0")
     }
 
-    /// The names `polybin build` accepts for a flavor.
-    static func isFlavorName(_ value: CText) -> Bool {
-        let count = value.count
-        guard count >= 1 && count <= 64 else { return false }
-        for i in 0..<count {
-            let c = UInt8(bitPattern: value.pointer[i])
-            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2E || c == 0x5F || c == 0x2D || c == 0x2B
-            if !ok { return false }
-        }
-        return true
-    }
-
-    /// A non-empty comma-separated list of cache, memfd, tmpfile, each at most once.
-    static func execOrder(_ spec: CText) -> ExecOrder {
-        var order = ExecOrder()
-        let expected: StaticString = "a comma-separated list of cache, memfd, tmpfile, each at most once"
-        var start = 0
-        let length = spec.count
-        while start <= length {
-            var end = start
-            while end < length && spec.pointer[end] != 0x2C { end += 1 }
-            let word = CText(pointer: spec.pointer + start)
-            let strategy: UInt32
-            if matches(word, end - start, "cache") {
-                strategy = UInt32(PB_STRATEGY_CACHE.rawValue)
-            } else if matches(word, end - start, "memfd") {
-                strategy = UInt32(PB_STRATEGY_MEMFD.rawValue)
-            } else if matches(word, end - start, "tmpfile") {
-                strategy = UInt32(PB_STRATEGY_TMPFILE.rawValue)
-            } else {
-                malformed("POLYBIN_EXEC", spec, expected)
-            }
-            if order.strategies.contains(strategy) { malformed("POLYBIN_EXEC", spec, expected) }
-            order.strategies.append(strategy)
-            start = end + 1
+    /// A non-empty comma-separated list of cache, memfd, tmpfile, each at most once
+    /// (pb_exec_order_parse, the rule `polybin build --exec` follows).
+    static func execOrder(_ spec: CText) -> pb_exec_order {
+        var order = pb_exec_order()
+        if pb_exec_order_parse(spec.pointer, spec.count, &order, nil, nil) != PB_EXEC_ORDER_OK {
+            malformed("POLYBIN_EXEC", spec, "a comma-separated list of cache, memfd, tmpfile, each at most once")
         }
         return order
     }
@@ -121,14 +91,6 @@ struct Variables {
         }
         if spec.pointer[i + 1] != 0 || value > UInt64.max >> shift { malformed("POLYBIN_CACHE_MAX", spec, expected) }
         return value << shift
-    }
-}
-
-func matches(_ word: CText, _ length: Int, _ literal: StaticString) -> Bool {
-    guard length == literal.utf8CodeUnitCount else { return false }
-    return literal.withUTF8Buffer { expected in
-        for i in 0..<length where UInt8(bitPattern: word.pointer[i]) != expected[i] { return false }
-        return true
     }
 }
 

@@ -14,24 +14,14 @@ extension Architecture: ExpressibleByArgument {
 }
 
 /// `--exec cache,memfd,tmpfile`: an order of exec strategies (any non-empty subset).
-struct ExecOrder: CustomStringConvertible {
-    var strategies: [ExecStrategy]
-
-    static let standard = ExecOrder(strategies: ExecStrategy.defaultOrder)
-
-    static func parse(_ argument: String) throws -> ExecOrder {
-        ExecOrder(strategies: try ExecStrategy.parseOrder(argument))
-    }
-
+extension ExecOrder {
     /// Every order the runner accepts: each non-empty subset in each order (15 of them).
     static var every: [String] {
         func orders(_ rest: [ExecStrategy]) -> [[ExecStrategy]] {
             rest.flatMap { first in [[first]] + orders(rest.filter { $0 != first }).map { [first] + $0 } }
         }
-        return orders(ExecStrategy.defaultOrder).map { $0.map(\.rawValue).joined(separator: ",") }
+        return orders(ExecOrder.standard.strategies).map { ExecOrder($0).description }
     }
-
-    var description: String { strategies.map(\.rawValue).joined(separator: ",") }
 }
 
 /// `--reference auto|FLAVOR`: which build the others are stored as deltas against.
@@ -63,4 +53,4 @@ enum ReferenceChoice: ExpressibleByArgument, CustomStringConvertible {
 }
 
 /// Every architecture's levels, as `--flavor LEVEL=PATH` and `--reference` spell them.
-let levelNames = Architecture.allCases.flatMap { arch in (1...4).map { Level.name($0, arch: arch) } }
+let levelNames = Architecture.allCases.flatMap(\.levelNames)

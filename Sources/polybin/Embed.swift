@@ -7,7 +7,7 @@ struct EmbedCommand: ParsableCommand {
         abstract: "Link files and directories into a C, C++ or Swift program, with a lookup-by-name API.",
         discussion: """
             Names are paths relative to the directory given (or --base), with / separators. Hidden \
-            files are skipped and symbolic links refused unless asked for; see README.md, "Embedded files".
+            files are skipped and symbolic links refused unless asked for; see docs/embedding.md, "Embedded files".
 
             Example: polybin embed --name assets -o assets.o --header assets.h --depfile assets.d web/ scripts/
             """)

@@ -8,11 +8,11 @@ struct Polybin: ParsableCommand {
         abstract: "Put payloads into native executables at build time: fatbins and embedded files.",
         discussion: """
             Each pipeline step is its own subcommand so make rules can call them one by one.
-            Shell completion: polybin --generate-completion-script bash|zsh|fish (README.md, "Shell completion").
+            Shell completion: polybin --generate-completion-script bash|zsh|fish (docs/command-line.md, "Shell completion").
             """,
         version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
-                      Inspect.self, Explain.self, Extract.self, CPU.self, EmbedCommand.self])
+                      Inspect.self, Explain.self, Extract.self, CPU.self, Levels.self, EmbedCommand.self])
 }
 
 /// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line
@@ -31,7 +31,7 @@ func perform(_ body: () throws -> Void) throws {
 
 struct FlavorOptions: ParsableArguments {
     @Option(name: .customLong("flavor"), help: ArgumentHelp(
-        "A build: LEVEL=PATH (x86-64, x86-64-v2, x86-64-v3, x86-64-v4; armv8-a, armv8.2-a+dotprod+fp16, armv8.4-a+sve, armv9-a+sve2) or NAME:FEATURE,...=PATH.",
+        "A build: LEVEL=PATH (\(Architecture.allCases.map { $0.levelNames.joined(separator: ", ") }.joined(separator: "; "))) or NAME:FEATURE,...=PATH.",
         valueName: "spec"))
     var flavors: [String] = []
 
@@ -42,7 +42,7 @@ struct FlavorOptions: ParsableArguments {
 
     @Option(name: .customLong("exec"), help: ArgumentHelp(
         "Default exec strategy order for the runner: cache, memfd, tmpfile, any non-empty subset in any order; default cache,memfd,tmpfile (POLYBIN_EXEC overrides at run time).",
-        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.parse)
+        valueName: "order"), completion: .list(ExecOrder.every), transform: ExecOrder.init(parsing:))
     var execOrder: ExecOrder = .standard
 
     @Option(help: ArgumentHelp(
@@ -53,7 +53,7 @@ struct FlavorOptions: ParsableArguments {
     func packer() throws -> (FatbinPacker, [Flavor]) {
         var packer = FatbinPacker()
         packer.compressionLevel = compressionLevel
-        packer.execOrder = execOrder.strategies
+        packer.execOrder = execOrder
         packer.reference = reference.packerReference
         return (packer, try flavors.map(Flavor.init(parsing:)))
     }
@@ -100,7 +100,7 @@ struct Object: ParsableCommand {
 
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
     @Option(help: "The object's architecture (default: a fatbin's own, else this machine's).") var target: Architecture?
     @OptionGroup var progressOptions: ProgressOptions
@@ -111,8 +111,8 @@ struct Object: ParsableCommand {
             defer { progress.end() }
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             // Checked in place, then copied into the object by the kernel: never read into memory.
-            let file = try LoadedBundle.mappedBundleFile(bundle)
-            let arch = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)
+            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
+            let arch = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)
             let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
             let input = try Files.openForReading(FilePath(bundle))
             defer { try? input.close() }
@@ -132,7 +132,7 @@ struct GenerateC: ParsableCommand {
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
     @Option(help: "The architecture the C is compiled for: the C is the same for both; a fatbin of another architecture is refused.") var target: Architecture?
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = "polybin_bundle"
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
     @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
     @OptionGroup var progressOptions: ProgressOptions
 
@@ -143,8 +143,8 @@ struct GenerateC: ParsableCommand {
             try Files.refuseOverwriting(output, inputs: [(bundle, "the bundle it is made from")])
             progress.begin("writing C", total: 0)
             // Checked in place, then read a MiB at a time into the literal: never held whole.
-            let file = try LoadedBundle.mappedBundleFile(bundle)
-            _ = try Architecture.target(target?.name, for: Array(file.bytes.prefix(128)), path: bundle)   // refuses another architecture's fatbin
+            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
+            _ = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)   // refuses another architecture's fatbin
             let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
             let emitter = CEmitter(symbol: symbol, section: section)
             let input = try Files.openForReading(FilePath(bundle))
@@ -212,7 +212,7 @@ struct Explain: ParsableCommand {
             }
             let (text, selected) = try Fatbin.explain(try LoadedBundle(path: file), host: host)
             print(text, terminator: "")
-            if selected == nil { throw ExitCode(122) }
+            if selected == nil { throw ExitCode(Fatbin.noUsableFlavorExit) }  // the runner's code for the same answer
         }
     }
 }
@@ -259,5 +259,21 @@ struct CPU: ParsableCommand {
         } else {
             print("level: \(host.levelName)\nfeatures: \(host.names.joined(separator: " "))")
         }
+    }
+}
+
+struct Levels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List an architecture's CPU levels, lowest first, one per line.",
+        discussion: """
+            These are the LEVEL names --flavor LEVEL=PATH accepts, from the feature model the runner \
+            selects with. Build integrations ask for them here rather than listing them: polybin.mk \
+            (POLYBIN_LEVELS) and PolybinConfig.cmake (polybin_add_fatbin's LEVELS).
+            """)
+
+    @Option(help: "The architecture whose levels to list (default: this machine's).") var arch: Architecture?
+
+    func run() {
+        print((arch ?? .host).levelNames.joined(separator: "\n"))
     }
 }

@@ -23,7 +23,7 @@ extension Polybin {
             var line = message(for: error).split(separator: "\n").joined(separator: "; ")
             if let help = helpHint(fullMessage(for: error)) { line += " (see '\(help)')" }
             StandardError.write("polybin: \(line)\n")
-            // Status 1 like every other refusal (README, "Pipeline verbs"), not ArgumentParser's 64.
+            // Status 1 like every other refusal (docs/fatbins.md, "Pipeline verbs"), not ArgumentParser's 64.
             exit(withError: ExitCode(1))
         }
     }

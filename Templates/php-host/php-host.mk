@@ -1,4 +1,4 @@
-# php-host.mk: a PHP application as one executable (README.md, "A PHP application as one
+# php-host.mk: a PHP application as one executable (docs/php-host.md, "A PHP application as one
 # executable"). Set the variables, then include this file:
 #
 #     PHP_APP_DIR   := /usr/share/arcanist      # the application's tree, embedded whole
@@ -38,7 +38,7 @@ PHP_LIBS         ?= -lphp8.2
 PHP_LDFLAGS      ?=
 POLYBIN_BUILDDIR ?= build
 
-include $(PHP_HOST_DIR)../polybin.mk
+include $(PHP_HOST_DIR)../../Integrations/polybin.mk
 
 PHP_HOST_CPOLYBIN := $(PHP_HOST_DIR)../../CSupport/CPolybin
 PHP_HOST_DEFINES   = -DPHP_HOST_ROOT='"$(PHP_APP_ROOT)"' -DPHP_HOST_ENTRY='"$(PHP_APP_ENTRY)"' \

@@ -1,4 +1,5 @@
-/* libFuzzer target for the bundle reader (bundle.c, decode.c).
+/* libFuzzer target for the bundle reader (bundle.c, decode.c) and the directory walk over
+ * a files bundle's names (contract/dir.c).
  *
  * A random change to the header, index or names is caught by the meta SHA-256 before any
  * other check runs, so each input is tried twice: as it is, and with the meta hash
@@ -8,6 +9,7 @@
  *
  * Built by tools/fuzz; the Swift test BundleRegressionTests replays Tests/Fuzz/regressions. */
 #include "pb_bundle.h"
+#include "pb_dir.h"
 #include "pb_sha256.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +22,22 @@ static uint64_t le64(const uint8_t *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
     return v;
+}
+
+/* Walks directory dir[0..len): every step moves the cursor forward, and a file it lists is
+ * the entry named DIR/NAME. */
+static void walk(const pb_bundle *b, const char *dir, size_t len) {
+    uint64_t cursor = 0, last = 0;
+    pb_dirent d;
+    while (pb_bundle_dir_next(b, dir, len, &cursor, &d)) {
+        if (cursor <= last) abort();
+        last = cursor;
+        if (d.kind != PB_DIR_FILE) continue;
+        pb_entry e;
+        pb_bundle_entry(b, (uint32_t)d.index, &e);
+        size_t prefix = len ? len + 1 : 0;
+        if (e.name_size != prefix + d.length || memcmp(e.name + prefix, d.name, d.length) != 0) abort();
+    }
 }
 
 static void exercise(const pb_bundle *b) {
@@ -47,6 +65,15 @@ static void exercise(const pb_bundle *b) {
         free(out);
     }
     if (pb_entry_decode(b, b->count, NULL, 0) != PB_E_ARGUMENT) abort();
+    /* The top and every directory an entry's name implies (bounded: each walk is linear). */
+    if (b->kind != PB_KIND_FILES || b->count > 256) return;
+    walk(b, "", 0);
+    for (uint32_t i = 0; i < b->count; i++) {
+        pb_entry e;
+        pb_bundle_entry(b, i, &e);
+        for (uint32_t j = 0; j < e.name_size; j++)
+            if (e.name[j] == '/') walk(b, e.name, j);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

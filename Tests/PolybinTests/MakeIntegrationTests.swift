@@ -1,13 +1,14 @@
 import Foundation
+import PolybinKit
 import Testing
 
-/// Templates/polybin.mk, driven through Examples/fatbin-demo's own Makefile and the polybin
+/// Integrations/polybin.mk, driven through Examples/fatbin-demo's own Makefile and the polybin
 /// under test. Each test builds a copy of the example, so touching its headers never disturbs
 /// the tree; serialized because every build keeps both cores busy.
 @Suite(.serialized) struct MakeIntegrationTests {
-    static let levels = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+    static let levels = Architecture.x86_64.levelNames
 
-    /// Examples/fatbin-demo and Templates/polybin.mk copied in the layout the example's
+    /// Examples/fatbin-demo and Integrations/polybin.mk copied in the layout the example's
     /// Makefile expects, with a build directory and a fatbin cache beside them.
     struct Workspace {
         let root: URL
@@ -19,14 +20,14 @@ import Testing
             root = try TestEnvironment.temporaryDirectory("polybin-make")
             let files = FileManager.default
             try files.createDirectory(at: example, withIntermediateDirectories: true)
-            try files.createDirectory(at: root.appendingPathComponent("Templates"), withIntermediateDirectories: true)
+            try files.createDirectory(at: root.appendingPathComponent("Integrations"), withIntermediateDirectories: true)
             let source = TestEnvironment.root.appendingPathComponent("Examples/fatbin-demo")
             for name in try files.contentsOfDirectory(atPath: source.path)
             where name == "Makefile" || name.hasSuffix(".c") || name.hasSuffix(".h") {
                 try files.copyItem(at: source.appendingPathComponent(name), to: example.appendingPathComponent(name))
             }
-            try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Templates/polybin.mk"),
-                               to: root.appendingPathComponent("Templates/polybin.mk"))
+            try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk"),
+                               to: root.appendingPathComponent("Integrations/polybin.mk"))
         }
 
         func remove() { try? FileManager.default.removeItem(at: root) }
@@ -178,7 +179,7 @@ import Testing
             POLYBIN_PROGRAM := fatbin-demo
             POLYBIN_BUILD_COMMAND = test "$$LEVEL $$MARCH_FLAGS $$OUT" = "$(LEVEL) $(MARCH_FLAGS) $(OUT)" \
             && cc -O2 $(MARCH_FLAGS) -o $(OUT) main.c kernel.c level.c
-            include ../../Templates/polybin.mk
+            include ../../Integrations/polybin.mk
 
             """
         try Data(makefile.utf8).write(to: workspace.example.appendingPathComponent("Makefile"))
@@ -209,11 +210,11 @@ import Testing
         let files = FileManager.default
         let checkout = root.appendingPathComponent("sp ace/checkout")
         let project = checkout.appendingPathComponent("project")
-        try files.createDirectory(at: checkout.appendingPathComponent("Templates"), withIntermediateDirectories: true)
+        try files.createDirectory(at: checkout.appendingPathComponent("Integrations"), withIntermediateDirectories: true)
         try files.createDirectory(at: checkout.appendingPathComponent(".build/release"), withIntermediateDirectories: true)
         try files.createDirectory(at: project, withIntermediateDirectories: true)
-        try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Templates/polybin.mk"),
-                           to: checkout.appendingPathComponent("Templates/polybin.mk"))
+        try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk"),
+                           to: checkout.appendingPathComponent("Integrations/polybin.mk"))
         try files.createSymbolicLink(atPath: checkout.appendingPathComponent(".build/release/polybin").path,
                                      withDestinationPath: TestEnvironment.polybin)
         try files.createSymbolicLink(atPath: checkout.appendingPathComponent(".build/release/libPolybinRunner.a").path,
@@ -232,7 +233,7 @@ import Testing
             POLYBIN_SOURCES := main.c kernel.c level.c
             POLYBIN_LEVELS  := x86-64 x86-64-v2
             POLYBIN_CFLAGS  := -O1
-            include ../Templates/polybin.mk
+            include ../Integrations/polybin.mk
 
             """)
         let built = try make([])
@@ -244,7 +245,7 @@ import Testing
             POLYBIN_PROGRAM := command
             POLYBIN_LEVELS  := x86-64 x86-64-v2
             POLYBIN_BUILD_COMMAND = cc -O1 $(MARCH_FLAGS) -o "$$OUT" main.c kernel.c level.c
-            include ../Templates/polybin.mk
+            include ../Integrations/polybin.mk
 
             """)
         let command = try make(["-f", "Command.mk"])
@@ -255,7 +256,7 @@ import Testing
         try write("Escaped.mk", """
             POLYBIN_PROGRAM := escaped
             POLYBIN_SOURCES := main.c kernel.c level.c
-            include \(root.path)/sp\\ ace/checkout/Templates/polybin.mk
+            include \(root.path)/sp\\ ace/checkout/Integrations/polybin.mk
 
             """)
         let escaped = try make(["-f", "Escaped.mk"])

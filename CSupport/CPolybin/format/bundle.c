@@ -64,20 +64,6 @@ enum {
     E_RESERVED = 80
 };
 
-/* Decodes a fatbin's exec_order: nibbles 1-3, lowest first, no repeats, ended by 0 with
- * nothing after it; 0 alone means the default order. Returns the count, or -1 when invalid. */
-static int decode_exec_order(uint32_t packed, uint8_t out[3]) {
-    if (packed == 0) packed = PB_EXEC_ORDER_DEFAULT;
-    int count = 0;
-    for (; packed & 0xF; packed >>= 4) {
-        uint8_t s = packed & 0xF;
-        if (s > PB_STRATEGY_TMPFILE || count == 3) return -1;
-        for (int i = 0; i < count; i++) if (out[i] == s) return -1;
-        out[count++] = s;
-    }
-    return packed == 0 ? count : -1;
-}
-
 static int name_less(const uint8_t *a, uint32_t an, const uint8_t *b, uint32_t bn) {
     int c = memcmp(a, b, an < bn ? an : bn);
     return c < 0 || (c == 0 && an < bn);
@@ -144,9 +130,8 @@ pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
     if (count > PB_MAX_ENTRIES || !all_zero(h + reserved_from, 96 - reserved_from)) return PB_E_HEADER;
     if (kind == PB_KIND_FATBIN ? pb_arch_feature_count(arch) == 0 : arch != PB_ARCH_NONE) return PB_E_HEADER;
     if (kind == PB_KIND_FILES && exec_order != 0) return PB_E_HEADER;
-    uint8_t strategies[3] = {0, 0, 0};
-    int exec_count = kind == PB_KIND_FATBIN ? decode_exec_order(exec_order, strategies) : 0;
-    if (exec_count < 0) return PB_E_HEADER;
+    pb_exec_order exec = {0};
+    if (kind == PB_KIND_FATBIN && !pb_exec_order_unpack(exec_order, &exec)) return PB_E_HEADER;
     /* The layout is canonical: index, names, then the aligned data area, then the end. */
     if (names_offset != PB_HEADER_SIZE + (uint64_t)count * PB_ENTRY_SIZE) return PB_E_HEADER;
     if (names_size > PB_MAX_CONTENT || data_size > PB_MAX_CONTENT) return PB_E_HEADER;
@@ -172,8 +157,7 @@ pb_status pb_bundle_open(pb_bundle *b, const void *bytes, uint64_t size) {
     b->arch = arch;
     b->count = count;
     b->exec_order = exec_order;
-    b->exec_count = (uint32_t)exec_count;
-    memcpy(b->exec_strategies, strategies, sizeof strategies);
+    b->exec = exec;
     b->index = h + PB_HEADER_SIZE;
     b->names = h + names_offset;
     b->names_size = names_size;

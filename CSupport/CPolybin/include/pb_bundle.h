@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pb_features.h"
+#include "pb_exec_order.h"
 
 #define PB_MAGIC_SIZE 8
 /* Version 2 records the architecture (header offset 72); version 1 bundles, all x86-64, still read. */
@@ -20,10 +21,6 @@
 
 enum pb_kind { PB_KIND_FATBIN = 1, PB_KIND_FILES = 2 };
 enum pb_codec { PB_CODEC_RAW = 0, PB_CODEC_ZSTD = 1, PB_CODEC_DELTA = 2 };
-
-/* Exec strategies, stored as nibbles (lowest first) in a fatbin's exec_order field. */
-enum pb_strategy { PB_STRATEGY_END = 0, PB_STRATEGY_CACHE = 1, PB_STRATEGY_MEMFD = 2, PB_STRATEGY_TMPFILE = 3 };
-#define PB_EXEC_ORDER_DEFAULT 0x321u
 
 typedef enum pb_status {
     PB_OK = 0,
@@ -51,10 +48,9 @@ typedef struct pb_bundle {
     uint32_t arch;              /* enum pb_arch: the builds' architecture (fatbins); PB_ARCH_NONE for files */
     uint32_t count;
     uint32_t exec_order;
-    /* exec_order decoded and validated: exec_count strategies (enum pb_strategy), in order.
-     * A fatbin whose field is 0 gets the default order; files bundles have none. */
-    uint32_t exec_count;
-    uint8_t exec_strategies[3];
+    /* exec_order decoded and validated (pb_exec_order_unpack). A fatbin whose field is 0 gets
+     * the default order; files bundles have none (count 0). */
+    pb_exec_order exec;
     const uint8_t *index;
     const uint8_t *names;
     uint64_t names_size;

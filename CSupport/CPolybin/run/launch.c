@@ -3,6 +3,7 @@
  * execveat()s a read-only descriptor of that file. */
 #define _GNU_SOURCE
 #include "pb_launch.h"
+#include "pb_elf.h"
 #include "pb_sha256.h"
 #include <dirent.h>
 #include <errno.h>
@@ -83,41 +84,29 @@ int pb_mapped(const void *address) {
     return mincore(start, 1, &resident) == 0 || errno != ENOMEM;
 }
 
-/* The interpreter a build names (ELF PT_INTERP or a `#!` line) into `out`, "" when none. */
+/* The interpreter a build names (ELF PT_INTERP, read by pb_elf, or a `#!` line) into `out`,
+ * "" when none or when the build is not an ELF file pb_elf can read. */
 static void interpreter_of(int fd, char *out, size_t size) {
-    unsigned char head[64];
+    char head[256];
     out[0] = 0;
-    ssize_t n = pread(fd, head, sizeof head, 0);
+    ssize_t n = pread(fd, head, sizeof head - 1, 0);
     if (n >= 2 && head[0] == '#' && head[1] == '!') {
-        char line[256];
-        ssize_t got = pread(fd, line, sizeof line - 1, 2);
-        if (got <= 0) return;
-        line[got] = 0;
-        char *p = line + strspn(line, " \t");
+        head[n] = 0;
+        char *p = head + 2 + strspn(head + 2, " \t");
         snprintf(out, size, "%.*s", (int)strcspn(p, " \t\n"), p);
         return;
     }
-    if (n < 64 || memcmp(head, "\x7f" "ELF", 4) != 0 || head[4] != 2) return;  /* ELF64 only */
-    uint64_t phoff;
-    uint16_t phentsize, phnum;
-    memcpy(&phoff, head + 32, 8);
-    memcpy(&phentsize, head + 54, 2);
-    memcpy(&phnum, head + 56, 2);
-    for (uint16_t i = 0; i < phnum && phentsize >= 56; i++) {
-        unsigned char ph[56];
-        if (pread(fd, ph, sizeof ph, (off_t)(phoff + (uint64_t)i * phentsize)) != (ssize_t)sizeof ph) return;
-        uint32_t type;
-        uint64_t offset, filesz;
-        memcpy(&type, ph, 4);
-        memcpy(&offset, ph + 8, 8);
-        memcpy(&filesz, ph + 32, 8);
-        if (type != 3) continue;  /* PT_INTERP */
-        size_t len = filesz < size ? (size_t)filesz : size - 1;
-        ssize_t got = pread(fd, out, len, (off_t)offset);
-        out[got > 0 ? (size_t)got : 0] = 0;
-        out[len] = 0;
-        return;
-    }
+    struct stat st;
+    if (n < 4 || fstat(fd, &st) != 0 || st.st_size <= 0) return;
+    /* Mapped, not read: only the pages of the headers and the path are touched. */
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) return;
+    pb_elf elf;
+    const char *path;
+    if (pb_elf_open(&elf, map, (uint64_t)st.st_size, PB_ELF_OPEN_SEGMENTS_ONLY) == PB_ELF_OK &&
+        pb_elf_interpreter(&elf, &path) == PB_ELF_OK && path)
+        snprintf(out, size, "%s", path);
+    munmap(map, (size_t)st.st_size);
 }
 
 /* 1 when the kernel will hand this build to an interpreter that opens it again by path
@@ -125,22 +114,26 @@ static void interpreter_of(int fd, char *out, size_t size) {
  * binfmt_misc handler such as qemu-user; the runner may itself be emulated, and then only
  * /proc/sys/kernel/arch, which qemu does not rewrite, names the real machine). Where that
  * file is missing (kernels before 6.1) any ELF is counted as interpreted: a build that
- * keeps one descriptor more is better than one that an interpreter cannot open. */
+ * keeps one descriptor more is better than one that an interpreter cannot open. So is an ELF
+ * file pb_elf does not read (32-bit, big-endian): no fatbin build is one. */
 static int run_by_interpreter(int fd) {
-    unsigned char head[20];
-    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) return 0;
+    unsigned char head[64];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n < 4) return 0;
     if (head[0] == '#' && head[1] == '!') return 1;
-    if (memcmp(head, "\x7f" "ELF", 4) != 0) return 0;
-    unsigned machine = head[18] | (unsigned)head[19] << 8;
+    pb_elf_header header;
+    pb_elf_status status = pb_elf_read_header(&header, head, (uint64_t)n, NULL, 0);
+    if (status == PB_ELF_E_NOT_ELF) return 0;
+    if (status != PB_ELF_OK) return 1;
     char arch[32] = "";
     int afd = open("/proc/sys/kernel/arch", O_RDONLY | O_CLOEXEC);
-    ssize_t n = afd >= 0 ? read(afd, arch, sizeof arch - 1) : -1;
+    ssize_t got = afd >= 0 ? read(afd, arch, sizeof arch - 1) : -1;
     if (afd >= 0) close(afd);
-    if (n <= 0) return 1;
-    arch[n] = 0;
+    if (got <= 0) return 1;
+    arch[got] = 0;
     arch[strcspn(arch, "\n")] = 0;
-    unsigned native = strcmp(arch, "x86_64") == 0 ? 62 : strcmp(arch, "aarch64") == 0 ? 183 : 0;
-    return machine != native;
+    unsigned native = strcmp(arch, "x86_64") == 0 ? PB_EM_X86_64 : strcmp(arch, "aarch64") == 0 ? PB_EM_AARCH64 : 0;
+    return header.machine != native;
 }
 
 /* Returns the errno of the failed exec. Falls back to a path where execveat is missing

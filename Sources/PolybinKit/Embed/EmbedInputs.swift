@@ -2,7 +2,7 @@ import Glibc
 
 /// The files `polybin embed` takes from its arguments, and the names they get.
 ///
-/// Rules (README.md, "Embedded files"):
+/// Rules (docs/embedding.md, "Embedded files"):
 /// - A directory contributes every file below it, named by its path relative to that
 ///   directory; a file given by itself is named by its last path component. With a base
 ///   directory, every name is the path relative to the base instead. Separators are `/`.

@@ -7,7 +7,7 @@ public struct CEmitter {
     /// A section of its own (GCC and Clang), for payloads the linker must place apart.
     public var section: String?
 
-    public init(symbol: String = "polybin_bundle", section: String? = nil) {
+    public init(symbol: String = Fatbin.payloadSymbol, section: String? = nil) {
         self.symbol = symbol
         self.section = section
     }

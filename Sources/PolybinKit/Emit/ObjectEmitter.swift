@@ -1,3 +1,5 @@
+import CPolybin
+
 /// Writes ELF64 relocatable objects that hold a payload, with none of objcopy's traps: the
 /// payload sits in a read-only allocated section aligned to 64 bytes, start and size are
 /// ordinary section-relative symbols (no absolute symbol, so PIE links work with every
@@ -37,7 +39,7 @@ public struct ObjectEmitter {
     public var section: String
     public var machine: Machine
 
-    public init(symbol: String = "polybin_bundle", section: String = ".rodata.polybin", machine: Machine = .x86_64) {
+    public init(symbol: String = Fatbin.payloadSymbol, section: String = ".rodata.polybin", machine: Machine = .x86_64) {
         self.symbol = symbol
         self.section = section
         self.machine = machine
@@ -144,7 +146,7 @@ public struct ObjectEmitter {
     /// place those after everything else, so a payload of any size leaves the program's
     /// 32-bit PC-relative references in reach.
     public func adding(payloadSize: UInt64, tables: Tables? = nil, to object: [UInt8], named what: String) throws -> ObjectLayout {
-        let elf = try ELFObject(object, named: what)
+        let elf = try CompiledObject(object, named: what)
         guard elf.machine == machine.elfMachine else {
             throw PolybinError("\(what): machine \(elf.machine), not \(machine.elfMachine)")
         }
@@ -304,108 +306,36 @@ public struct ObjectLayout: Sendable {
     }
 }
 
-/// The parts of an ELF64 little-endian relocatable object that adding a section needs, read
-/// in place from bytes it keeps alive: an array's copy, or a mapped file (`polybin link`
-/// checks a payload object of hundreds of MB without reading it into memory).
-struct ELFObject {
-    struct Section { var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32; var info: UInt32 }
-
+/// The parts of a compiled relocatable object that adding a section needs, read through
+/// the one ELF reader (ELFFile): every section in the file, the headers as stored.
+private struct CompiledObject {
     let machine: UInt16
-    let sections: [Section]
+    let sections: [ELFFile.Section]
+    /// Each section's 64-byte header as the file holds it, to be copied and patched.
     let sectionHeaders: [[UInt8]]
     let sectionNamesIndex: Int
-    var sectionNames: Section { sections[sectionNamesIndex] }
+    var sectionNames: ELFFile.Section { sections[sectionNamesIndex] }
     /// Where the contents end: the section header table, when it comes last, is rewritten.
     let contentEnd: UInt64
-    /// Valid as long as `owner` lives, which this object holds.
-    let bytes: UnsafeRawBufferPointer
-    private let owner: AnyObject
+    let elf: ELFFile
 
-    init(_ bytes: [UInt8], named what: String) throws {
-        let storage = ByteStorage(bytes)
-        try self.init(storage.bytes, owner: storage, named: what)
-    }
-
-    /// The object in a mapped file, read where it lies.
-    init(_ file: MappedFile, named what: String) throws {
-        try self.init(file.bytes, owner: file, named: what)
-    }
-
-    private init(_ bytes: UnsafeRawBufferPointer, owner: AnyObject, named what: String) throws {
-        self.bytes = bytes
-        self.owner = owner
+    init(_ object: [UInt8], named what: String) throws {
         let bad = PolybinError("\(what): not an ELF64 little-endian relocatable object")
-        guard bytes.count >= 64, Array(bytes[0..<4]) == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1,
-              bytes.le16(16) == 1, bytes.le16(0x3A) == 64 else { throw bad }
-        machine = bytes.le16(18)
-        let shoff = bytes.le64(0x28), count = Int(bytes.le16(0x3C)), names = Int(bytes.le16(0x3E))
-        guard count > 0, names < count, shoff <= UInt64(bytes.count), UInt64(bytes.count) - shoff >= UInt64(count * 64) else { throw bad }
-        var sections: [Section] = [], headers: [[UInt8]] = []
-        for i in 0..<count {
-            let at = Int(shoff) + i * 64
-            let section = Section(type: bytes.le32(at + 4), offset: bytes.le64(at + 24), size: bytes.le64(at + 32),
-                                  link: bytes.le32(at + 40), info: bytes.le32(at + 44))
-            // SHT_NOBITS takes no room in the file.
-            guard section.type == 8 || (section.offset <= UInt64(bytes.count) && UInt64(bytes.count) - section.offset >= section.size),
-                  Int(section.link) < count else { throw bad }
-            sections.append(section)
-            headers.append(Array(bytes[at..<at + 64]))
-        }
+        guard let elf = try? ELFFile(copying: object), elf.header.type == UInt16(PB_ET_REL), elf.header.shentsize == 64,
+              elf.sectionCount > 0, let sections = try? elf.sectionsInFile() else { throw bad }
+        let shoff = elf.header.shoff
+        self.elf = elf
         self.sections = sections
-        sectionHeaders = headers
-        sectionNamesIndex = names
-        contentEnd = shoff + UInt64(count * 64) == UInt64(bytes.count) ? shoff : UInt64(bytes.count)
+        machine = elf.header.machine
+        sectionHeaders = sections.indices.map { i in Array(object[Int(shoff) + i * 64..<Int(shoff) + i * 64 + 64]) }
+        sectionNamesIndex = elf.sectionNamesIndex
+        contentEnd = shoff + UInt64(sections.count * 64) == UInt64(object.count) ? shoff : UInt64(object.count)
     }
 
-    struct Symbol { var section: UInt16; var value: UInt64; var size: UInt64 }
-
-    /// The global and weak symbols the object defines in one of its sections, by name.
-    func definedSymbols() -> [String: Symbol] {
-        var symbols: [String: Symbol] = [:]
-        for table in sections where table.type == 2 {  // SHT_SYMTAB
-            let names = sections[Int(table.link)]
-            var at = Int(table.offset) + 24  // entry 0 is the null symbol
-            while at + 24 <= Int(table.offset + table.size) {
-                let bind = bytes[at + 4] >> 4, section = bytes.le16(at + 6)
-                if (bind == 1 || bind == 2) && section != 0 && Int(section) < sections.count,
-                   let name = string(names, at: bytes.le32(at)) {
-                    symbols[name] = Symbol(section: section, value: bytes.le64(at + 8), size: bytes.le64(at + 16))
-                }
-                at += 24
-            }
-        }
-        return symbols
+    /// The name at `offset` of string table `table`, nil when it lies.
+    func string(_ table: ELFFile.Section, at offset: UInt32) -> String? {
+        try? elf.string(inSection: table.index, at: UInt64(offset))
     }
-
-    /// `count` bytes at `offset` inside section `index`, when the section holds them in the
-    /// file; valid while this object lives (use inside `withExtendedLifetime`).
-    func contents(ofSection index: UInt16, at offset: UInt64, count: UInt64) -> UnsafeRawBufferPointer? {
-        guard Int(index) < sections.count else { return nil }
-        let section = sections[Int(index)]
-        guard section.type != 8, offset <= section.size, section.size - offset >= count else { return nil }
-        let start = Int(section.offset + offset)
-        return UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(count)])
-    }
-
-    func string(_ table: Section, at offset: UInt32) -> String? {
-        guard UInt64(offset) < table.size else { return nil }
-        let start = Int(table.offset) + Int(offset), end = Int(table.offset + table.size)
-        guard let nul = bytes[start..<end].firstIndex(of: 0) else { return nil }
-        return String(decoding: bytes[start..<nul], as: UTF8.self)
-    }
-}
-
-/// An array's bytes copied once into memory that a struct can point into.
-private final class ByteStorage {
-    let bytes: UnsafeRawBufferPointer
-
-    init(_ array: [UInt8]) {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 16)
-        array.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        bytes = UnsafeRawBufferPointer(rebasing: buffer[..<array.count])
-    }
-
-    deinit { bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() } }
 }
 
 extension Array where Element == UInt8 {

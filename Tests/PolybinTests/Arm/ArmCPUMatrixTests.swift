@@ -105,7 +105,7 @@ import Testing
     }
 }
 
-/// Templates/polybin.mk with POLYBIN_ARCH=aarch64: the four Arm levels cross-built and
+/// Integrations/polybin.mk with POLYBIN_ARCH=aarch64: the four Arm levels cross-built and
 /// packed on this machine.
 @Suite struct ArmMakeTests {
     @Test func polybinMkBuildsTheArmLevels() throws {

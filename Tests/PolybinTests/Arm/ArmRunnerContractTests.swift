@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import PolybinKit
 
-/// The aarch64 runner keeps the x86-64 runner's contract (README, "Runner environment", "Exit
+/// The aarch64 runner keeps the x86-64 runner's contract (docs/runner.md, "Runner environment", "Exit
 /// codes of the runner", "The cache"), checked under qemu-aarch64: the same malformed values
 /// (RunnerVariableTests' table) exit 120, forcing a flavor runs it or exits 122, POLYBIN_LOG
 /// names the strategy that ran, the order packed with --exec is the default, and the cache

@@ -1,11 +1,12 @@
 import Foundation
+import PolybinKit
 import Testing
 
 /// What the make, CMake, cargo and SwiftPM tests share: the levels, the host's level, a
 /// scratch tree holding copies of checkout files with a build directory and a fatbin cache
 /// beside them, and the checks every one of them makes on a fatbin.
 enum BuildSystems {
-    static let levels = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+    static let levels = Architecture.x86_64.levelNames
 
     /// The level `polybin cpu` says this machine gets.
     static func hostLevel() throws -> String {

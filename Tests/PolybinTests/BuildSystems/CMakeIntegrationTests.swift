@@ -1,13 +1,15 @@
 import Foundation
+import PolybinKit
 import Testing
 
-/// Templates/cmake through find_package(Polybin), on brotli's own CMake project from Debian's
+/// Integrations/cmake through find_package(Polybin), on brotli's own CMake project from Debian's
 /// source package (unmodified, fetched once into the build cache by tools/debian-source and
 /// copied here so the test can edit it): configure, a fatbin of the brotli CLI at two levels
 /// built in parallel, a no-op rebuild that repacks nothing, an edit that rebuilds every level,
 /// and an embed whose every input is a dependency.
 @Suite(.serialized) struct CMakeIntegrationTests {
-    static let levels = ["x86-64", "x86-64-v3"]
+    /// The baseline and v3, as the library names them.
+    static let levels = [0, 2].map { Architecture.x86_64.levelNames[$0] }
 
     /// A project of the test's own that adds brotli's CMake build as a subdirectory, packs
     /// its CLI and embeds a directory into a small program.
@@ -75,7 +77,7 @@ import Testing
             try scratch.write("notes\n", to: "project/data/docs/notes.txt")
             BuildSystems.succeeded(try run("cmake", ["-G", generator, "-S", scratch.path("project"), "-B", build.path,
                                                      "-DCMAKE_BUILD_TYPE=Release"] + brotliArguments + [
-                                                     "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Templates/cmake").path)",
+                                                     "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Integrations/cmake").path)",
                                                      "-DPOLYBIN_EXECUTABLE=\(TestEnvironment.polybin)",
                                                      "-DPOLYBIN_RUNNER=\(TestEnvironment.runnerArchive)"]),
                                    "cmake configure (\(generator))", sourceLocation: sourceLocation)
@@ -261,7 +263,7 @@ import Testing
         try scratch.write("first\n", to: "project/data/\(name)")
         let demo = scratch.build.appendingPathComponent("demo").path
         BuildSystems.succeeded(try run("cmake", ["-G", generator, "-S", scratch.path("project"), "-B", scratch.build.path,
-                                                 "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Templates/cmake").path)",
+                                                 "-DPolybin_DIR=\(TestEnvironment.root.appendingPathComponent("Integrations/cmake").path)",
                                                  "-DPOLYBIN_EXECUTABLE=\(TestEnvironment.polybin)"]), "cmake configure (\(generator))")
         let build = { try run("cmake", ["--build", scratch.build.path]) }
 

@@ -4,7 +4,7 @@ import Testing
 /// Examples/rust-fatbin: a crate built by cargo at each level through polybin.mk's
 /// build-command mode, packed into a fatbin. Offline, with its own CARGO_HOME.
 @Suite(.serialized) struct CargoFatbinTests {
-    /// Examples/rust-fatbin and Templates/polybin.mk in the checkout's layout.
+    /// Examples/rust-fatbin and Integrations/polybin.mk in the checkout's layout.
     struct Workspace {
         let scratch: BuildSystems.Scratch
         var example: URL { scratch.url("Examples/rust-fatbin") }
@@ -12,7 +12,7 @@ import Testing
         var fatbin: String { build.appendingPathComponent("rust-fatbin").path }
 
         init() throws {
-            scratch = try BuildSystems.Scratch("cargo", copying: ["Templates/polybin.mk"]
+            scratch = try BuildSystems.Scratch("cargo", copying: ["Integrations/polybin.mk"]
                 + ["Makefile", "Cargo.toml", "Cargo.lock", "src"].map { "Examples/rust-fatbin/\($0)" })
         }
 

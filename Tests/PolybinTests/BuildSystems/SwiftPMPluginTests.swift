@@ -75,7 +75,7 @@ import Testing
         let configuration = workspace.package.appendingPathComponent("Sources/CSite/polybin-embed.json")
         try #"{"name": "site", "inputs": ["../../Sources"]}"#.write(to: configuration, atomically: true, encoding: .utf8)
         // SwiftPM re-runs a build-tool plugin when a target's file structure or the manifest
-        // changes, not when a file's content does: the README says to touch Package.swift.
+        // changes, not when a file's content does: docs/embedding.md says to touch Package.swift.
         try touch(workspace.package.appendingPathComponent("Package.swift"))
         let outside = try workspace.failedBuild()
         #expect(outside.contains("\(configuration.path): input '../../Sources' is outside"), "\(outside.suffix(2000))")

@@ -2,7 +2,7 @@ import Foundation
 import PolybinKit
 import Testing
 
-/// The command line's habits (README, "Command line"): one version, suggestions for typos,
+/// The command line's habits (docs/command-line.md, "Command line"): one version, suggestions for typos,
 /// typed choices that help and completion list, and options that would be ignored refused.
 @Suite struct CommandLineTests {
     /// Runs polybin in a fresh directory; the result and what the directory holds afterwards.
@@ -39,7 +39,7 @@ import Testing
     @Test func aMistypedSubcommandGetsASuggestion() throws {
         #expect(try refusal(["bulid", "-o", "app"]) == "polybin: unknown command 'bulid'; did you mean 'build'? (see 'polybin --help')\n")
         #expect(try refusal(["inpsect", "app"]) == "polybin: unknown command 'inpsect'; did you mean 'inspect'? (see 'polybin --help')\n")
-        #expect(try refusal(["frobnicate"]) == "polybin: unknown command 'frobnicate'; the commands are build, pack, object, generate-c, link, inspect, explain, extract, cpu, embed (see 'polybin --help')\n")
+        #expect(try refusal(["frobnicate"]) == "polybin: unknown command 'frobnicate'; the commands are build, pack, object, generate-c, link, inspect, explain, extract, cpu, levels, embed (see 'polybin --help')\n")
     }
 
     @Test func aMistypedOptionGetsASuggestion() throws {

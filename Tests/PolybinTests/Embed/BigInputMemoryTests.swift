@@ -74,7 +74,7 @@ import Testing
         for (name, compressed) in [("big.bin", 1), ("random.bin", 0), ("small.txt", 1)] {
             let path = FilePath(tree.appendingPathComponent(name).path)
             let size = try Files.size(of: path)
-            expected.append("file \(name)\t\(size)\t\(compressed)\t\(SHA256.hex(try FilesPacker.hash(path, size: size)))")
+            expected.append("file \(name)\t\(size)\t\(compressed)\t\(SHA256.hex(try FileHash.digest(ofFileAt: path, size: size)))")
         }
 
         let object = dir.appendingPathComponent("assets.o").path, header = dir.appendingPathComponent("assets.h").path

@@ -139,4 +139,41 @@ import PolybinFiles
             }
         }
     }
+
+    /// The generated C keeps its own copy of the walk (it must compile alone); PolybinFiles
+    /// calls the C layer's (pb_bundle_dir_next). Both list the same for every directory of one
+    /// tree on disk: the root, names with bytes below '/' beside a directory of the same stem,
+    /// and empty directories, which hold no file and so are no directory of the bundle.
+    @Test func theGeneratedWalkAndTheCLayersWalkListTheSame() throws {
+        let files = ["a/x", "a/b/c", "a/b0", "a b", "a!b", "a#", "a+c", "a,d", "a-e", "a.f", "a0", "b/a/b/c", "b/a-b", "top"]
+        let tree = try EmbedTree.make(Dictionary(uniqueKeysWithValues: files.map { ($0, Array($0.utf8)) }), label: "polybin-embed-walk")
+        defer { try? FileManager.default.removeItem(at: tree.root) }
+        for empty in ["empty", "a/empty", "b/a/empty"] {
+            try FileManager.default.createDirectory(at: tree.root.appendingPathComponent(empty), withIntermediateDirectories: true)
+        }
+        let queries = ["", "a", "a/b", "b", "b/a", "b/a/b", "empty", "a/empty", "b/a/empty", "a b", "top", "a/", "nope"]
+
+        let dir = try TestEnvironment.temporaryDirectory("polybin-embed-walk")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let output = dir.appendingPathComponent("assets.o")
+        try embed(["--name", "assets", "-o", output.path, "--header", dir.appendingPathComponent("assets.h").path, tree.root.path])
+        let source = dir.appendingPathComponent("check.c")
+        try Self.checker.write(to: source, atomically: true, encoding: .utf8)
+        let program = dir.appendingPathComponent("check")
+        try mustRun("cc", ["-std=c99", "-Wall", "-Wextra", "-Werror", "-I", dir.path, "-o", program.path, source.path, output.path])
+        let generated = try run(program.path, queries)
+        #expect(generated.status == 0)
+
+        let bundle = try FilesPacker().pack(EmbedInputs().collect([FilePath(tree.root.path)]).files).bytes()
+        let lines = try bundle.withUnsafeBytes { raw -> [String] in
+            let files = try EmbeddedFiles(bundle: raw)
+            return queries.flatMap { q -> [String] in
+                let kind = switch files.kind(of: q) { case .file: "file"; case .directory: "directory"; case nil: "none" }
+                return ["kind [\(q)] \(kind)", "lower [\(q)] \(files.firstIndex(atOrAfter: q))"]
+                    + (files.contents(ofDirectory: q) ?? []).map { "entry [\(q)] \($0.name):\($0.kind == .file ? "file" : "directory")" }
+            }
+        }
+        #expect(generated.out.split(separator: "\n").map(String.init) == lines)
+        #expect(lines.contains("entry [] a b:file") && lines.contains("entry [a] b:directory") && lines.contains("kind [empty] none"))
+    }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import PolybinKit
 
 /// The examples the embedding exists for, built as a user builds them: the Lua interpreter
-/// and its application in one binary through Templates/polybin.mk, and a SwiftPM program
+/// and its application in one binary through Integrations/polybin.mk, and a SwiftPM program
 /// reading its bundle with PolybinFiles. Serialized: each build keeps both cores busy.
 @Suite(.serialized) struct EmbedExamples {
     static let luaExample = TestEnvironment.root.appendingPathComponent("Examples/lua-embed")
@@ -29,11 +29,11 @@ import Testing
 
         init() throws {
             dir = try TestEnvironment.temporaryDirectory("polybin-lua")
-            // The Makefile includes ../../Templates/polybin.mk: keep that path valid.
-            let templates = dir.appendingPathComponent("Templates")
-            try FileManager.default.createDirectory(at: templates, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(at: TestEnvironment.root.appendingPathComponent("Templates/polybin.mk"),
-                                             to: templates.appendingPathComponent("polybin.mk"))
+            // The Makefile includes ../../Integrations/polybin.mk: keep that path valid.
+            let integrations = dir.appendingPathComponent("Integrations")
+            try FileManager.default.createDirectory(at: integrations, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk"),
+                                             to: integrations.appendingPathComponent("polybin.mk"))
             try FileManager.default.createDirectory(at: dir.appendingPathComponent("Examples"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: EmbedExamples.luaExample, to: dir.appendingPathComponent("Examples/lua-embed"))
         }
@@ -142,11 +142,5 @@ import Testing
 
             """)
         #expect(try run(program, ["greeting.txt", "nope"]).out == "Hello from a file inside the binary.\nnope: not embedded\n")
-    }
-
-    /// polybin carries Templates/embed.*.in compiled in: the copy must be current.
-    @Test func compiledInTemplatesMatchTheTemplatesFolder() throws {
-        let result = try run(TestEnvironment.root.appendingPathComponent("tools/embed-templates").path, ["--check"])
-        #expect(result.status == 0, "\(result.err)")
     }
 }

@@ -124,10 +124,10 @@ import Testing
         let layout = try emitter.adding(payloadSize: 3, tables: tables, to: object, named: "lookup.o")
         #expect(layout.payloadOffset == ObjectEmitter.addedPayloadOffset)
 
-        let elf = try ELFObject(object, named: "lookup.o")
-        let rela = try #require(elf.sections.firstIndex { $0.type == 4 && $0.size > 0 })
+        let sections = try ELFFile(copying: object).sections()
+        let rela = try #require(sections.first { $0.type == 4 && $0.size > 0 })
         var corrupt = object
-        let info = Int(elf.sections[rela].offset) + 8
+        let info = Int(rela.offset) + 8
         corrupt.putLE(UInt64(0xFFFF) << 32 | UInt64(corrupt.le32(info)), at: info)
         #expect(throws: PolybinError.self) { try emitter.adding(payloadSize: 3, tables: tables, to: corrupt, named: "lookup.o") }
         do {

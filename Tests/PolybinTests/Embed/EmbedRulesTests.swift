@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import PolybinKit
 
-/// The rules of README.md, "Embedded files", one by one: which files are taken, what they are named, and
+/// The rules of docs/embedding.md, "Embedded files", one by one: which files are taken, what they are named, and
 /// what is refused, with which message. Each bundle is read back with the C reader.
 @Suite struct EmbedRules {
     /// A scratch directory holding the inputs, with polybin run inside it.

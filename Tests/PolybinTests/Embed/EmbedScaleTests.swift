@@ -55,7 +55,7 @@ import Testing
                 try fd.write(Array(marker.utf8.prefix(Int(size - offset))), at: offset)
             }
         }
-        let expected = "file big.bin\t\(size)\t\(SHA256.hex(try FilesPacker.hash(input, size: size)))"
+        let expected = "file big.bin\t\(size)\t\(SHA256.hex(try FileHash.digest(ofFileAt: input, size: size)))"
         let object = dir.appendingPathComponent("assets.o")
         try embed(["--name", "assets", "--cc", "gcc", "-o", object.path, "--header", dir.appendingPathComponent("assets.h").path, input.description])
         try FileManager.default.removeItem(atPath: input.description)

@@ -1,3 +1,4 @@
+import CPolybin
 import Testing
 @testable import PolybinKit
 
@@ -15,7 +16,7 @@ import Testing
 
     @Test(arguments: valid)
     func validOrdersDecodeAsWritten(packed: UInt32, expected: [ExecStrategy]) throws {
-        #expect(try LoadedBundle(bytes: Self.bundle(execOrder: packed), path: "b").execOrder == expected)
+        #expect(try LoadedBundle(bytes: Self.bundle(execOrder: packed), path: "b").execOrder.strategies == expected)
     }
 
     /// Unknown codes, repeats, more than three, and anything after the terminating 0.
@@ -24,5 +25,50 @@ import Testing
         #expect(throws: PolybinError("b: corrupt payload: bundle header is inconsistent")) {
             try LoadedBundle(bytes: Self.bundle(execOrder: packed), path: "b")
         }
+    }
+}
+
+/// The exec-order rule (pb_exec_order.h), which `polybin build --exec`, the runner's
+/// POLYBIN_EXEC and the bundle reader all call: every order is spelled, packed and read back
+/// as itself, and every malformed spelling is refused, naming the word.
+@Suite struct ExecOrderRule {
+    /// Each non-empty subset of the strategies in each order: 3 + 6 + 6.
+    static let every: [[ExecStrategy]] = {
+        func orders(_ rest: [ExecStrategy]) -> [[ExecStrategy]] {
+            rest.flatMap { first in [[first]] + orders(rest.filter { $0 != first }).map { [first] + $0 } }
+        }
+        return orders(ExecStrategy.allCases)
+    }()
+
+    @Test func everyOrderParsesFormatsPacksAndUnpacksAsItself() throws {
+        #expect(Self.every.count == 15)
+        for strategies in Self.every {
+            let spelled = strategies.map(\.name).joined(separator: ",")
+            let order = try ExecOrder(parsing: spelled)
+            #expect(order.strategies == strategies)
+            #expect(order.description == spelled)
+            var unpacked = pb_exec_order()
+            #expect(pb_exec_order_unpack(order.packed, &unpacked) == 1)
+            #expect(ExecOrder(unpacked) == order, "\(spelled) packed as \(order.packed)")
+            #expect(try LoadedBundle(bytes: ExecOrderField.bundle(execOrder: order.packed), path: "b").execOrder == order)
+        }
+    }
+
+    @Test func theStandardOrderIsWhatAZeroFieldMeans() {
+        #expect(ExecOrder.standard.strategies == [.cache, .memfd, .tmpfile])
+        #expect(ExecOrder.standard.packed == PB_EXEC_ORDER_DEFAULT)
+    }
+
+    @Test(arguments: [
+        ("", "'' is not one of cache, memfd, tmpfile"),
+        ("cache,", "'' is not one of cache, memfd, tmpfile"),
+        (",memfd", "'' is not one of cache, memfd, tmpfile"),
+        ("cache,fast", "'fast' is not one of cache, memfd, tmpfile"),
+        ("Cache", "'Cache' is not one of cache, memfd, tmpfile"),
+        ("memfd,cache,memfd", "'memfd' is listed twice"),
+        ("cache,memfd,tmpfile,cache", "'cache' is listed twice"),
+    ])
+    func malformedOrdersAreRefusedNamingTheWord(spec: String, problem: String) {
+        #expect(throws: PolybinError("--exec \(spec): \(problem)")) { try ExecOrder(parsing: spec) }
     }
 }

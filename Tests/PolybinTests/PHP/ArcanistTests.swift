@@ -44,7 +44,7 @@ import Testing
     }
 
     /// The static build, against the libphp.a of tools/build-static-php (built once per
-    /// machine and cached; see the README): one statically linked file that, alone in an
+    /// machine and cached; see docs/php-host.md): one statically linked file that, alone in an
     /// otherwise empty root directory (no PHP, no /usr/share/arcanist, no shared library),
     /// prints what Debian's `arc help --` prints, and has Arcanist's extensions built in.
     @Test func staticArcRunsInAnEmptyRoot() throws {
@@ -79,7 +79,7 @@ import Testing
     /// timeouts that leave `sleep.php` behind and a passthru child. Run by the php CLI
     /// (`php bin/arc unit`) and by the program built from the copy, with Debian's php
     /// replaced by /bin/false so that every PHP process is the program: each test's result is
-    /// the same. (The whole `--everything` run takes minutes; its counts are in the README.)
+    /// the same. (The whole `--everything` run takes minutes; its counts are in docs/php-host.md.)
     @Test func arcanistsOwnUnitTestsGiveThePHPCLIsResults() throws {
         let wc = try ArcanistWorkingCopy.get()
         let tests = ["src/utils/__tests__/PhutilUtilsTestCase.php", "src/utils/__tests__/PhutilUTF8TestCase.php",

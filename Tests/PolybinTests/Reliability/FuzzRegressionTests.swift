@@ -1,6 +1,7 @@
 import CPolybin
 import Foundation
 import Testing
+@testable import PolybinKit
 
 /// TESTING.md, "Fuzzing": the inputs under Tests/Fuzz/regressions (findings of tools/fuzz
 /// turned into regressions, and hand-made hostile bundles) replayed on every test run.
@@ -62,6 +63,48 @@ import Testing
                     if pb_bundle_locate(&bundle, raw.baseAddress, UInt64(raw.count)) == PB_OK { Self.exercise(&bundle, label) }
                 }
             }
+        }
+    }
+
+    /// What fuzz_insn.c checks, on its regression inputs, through the same C calls.
+    @Test func insnRegressionInputsDecodeWithinTheirBytes() throws {
+        let files = try Self.inputs("insn")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/insn")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            for at in bytes.indices {
+                var insn = pb_x86_insn()
+                let length = bytes.withUnsafeBufferPointer { pb_x86_decode($0.baseAddress! + at, bytes.count - at, &insn) }
+                #expect(length <= min(15, bytes.count - at) && Int(insn.length) == length, "\(file.lastPathComponent) at \(at)")
+                #expect(Int(insn.rel_offset) + Int(insn.rel_size) <= length && Int(insn.imm_offset) + Int(insn.imm_size) <= length)
+            }
+            for at in stride(from: 0, to: bytes.count - 3, by: 4) {
+                let word = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+                var target: UInt64 = 0, again: UInt32 = 0
+                if pb_a64_target(word, 0x400000, &target) == 1 {
+                    #expect(pb_a64_retarget(word, 0x400000, target, &again) == 1 && again == word, "\(file.lastPathComponent) word \(at / 4)")
+                }
+            }
+        }
+    }
+
+    /// valid-* inputs read cleanly in full through every reader; every other one is refused
+    /// somewhere, with a reason, or has its FDEs reported.
+    @Test func elfRegressionInputsAreRefusedOrReadSafely() throws {
+        let files = try Self.inputs("elf")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/elf")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file))
+            let label = file.lastPathComponent
+            var reports: [String] = []
+            do {
+                reports = ELFExercise.reports(try ELFFile(copying: bytes))
+            } catch {
+                reports = ["\(error)"]
+                #expect(!"\(error)".isEmpty, "\(label): refused without a reason")
+            }
+            if let elf = try? ELFFile(copying: bytes, segmentsOnly: true) { _ = ELFExercise.reports(elf) }
+            #expect(reports.isEmpty == label.hasPrefix("valid-"), "\(label): \(reports)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PolybinKit
 import Glibc
 import Testing
 
@@ -46,7 +47,8 @@ enum ReliabilityFixtures {
         try levels.map { "\($0)=\(try probe($0))" }
     }
 
-    static let levels = ["x86-64", "x86-64-v2", "x86-64-v3"]
+    /// The x86-64 levels below v4.
+    static let levels = Array(Architecture.x86_64.levelNames.prefix(3))
 
     /// The probe run directly, for comparing with a run through the fatbin.
     static func directProbe() throws -> String { try probe(hostLevel()) }

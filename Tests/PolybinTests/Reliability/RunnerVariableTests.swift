@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// README, "Runner environment": each POLYBIN_* variable the runner reads has one rule; a set
+/// docs/runner.md, "Runner environment": each POLYBIN_* variable the runner reads has one rule; a set
 /// variable that breaks it (an empty value included) exits 120 with one line naming the
 /// variable, before anything runs or is written. Run on a real fatbin (the canary prints its
 /// marker only when a build actually ran).
@@ -146,7 +146,7 @@ import Testing
         #expect(try entries(max: "16G") == 2)
     }
 
-    /// Under a secure exec every variable is ignored, malformed or not (README, "setuid and
+    /// Under a secure exec every variable is ignored, malformed or not (docs/runner.md, "setuid and
     /// setgid fatbins"): the same values that exit 120 above change nothing.
     @Test func secureExecIgnoresMalformedValues() throws {
         let (root, app, home) = try PrivilegeTests.install("variables-setuid", mode: 0o4755)

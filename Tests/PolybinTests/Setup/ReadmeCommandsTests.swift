@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// Every command in README.md runs as written from a fresh clone. Each ```sh block runs, in
-/// README order, with bash -e in one copy of the checkout's files (what `git clone` gives:
+/// Every command in README.md and the docs pages runs as written from a fresh clone. Each
+/// ```sh block runs, in the order of `documents` and of each page, with bash -e in one copy of the checkout's files (what `git clone` gives:
 /// tracked and new files, nothing ignored), with the release polybin on PATH as
 /// `tools/install` would put it, and a home of its own. A block that cannot run here says why
 /// on the line before it, `<!-- not run: REASON -->`, naming the test that covers it.
@@ -14,8 +14,39 @@ import Testing
         let notRunBecause: String?
     }
 
-    static var readme: String {
-        get throws { try String(contentsOf: TestEnvironment.root.appendingPathComponent("README.md"), encoding: .utf8) }
+    /// The pages whose commands run, in reading order: later pages use what earlier ones built (out/).
+    static let documents = ["README.md", "docs/fatbins.md", "docs/runner.md", "docs/embedding.md",
+                            "docs/php-host.md", "docs/command-line.md", "docs/contributing.md", "docs/architecture.md"]
+
+    /// Each document's shell blocks, with the document named in `Block.line`'s messages.
+    static func documentBlocks() throws -> [(document: String, block: Block)] {
+        try documents.flatMap { document in
+            let text = try String(contentsOf: TestEnvironment.root.appendingPathComponent(document), encoding: .utf8)
+            return shellBlocks(of: text).map { (document, $0) }
+        }
+    }
+
+    /// The README is a map, not the manual: short, with the demo, test and install commands on
+    /// its first screen.
+    @Test func theReadmeIsShortWithItsSetUpCommandsOnTheFirstScreen() throws {
+        let lines = try String(contentsOf: TestEnvironment.root.appendingPathComponent("README.md"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count <= 200, "README.md has \(lines.count) lines; the manual belongs in docs/")
+        let firstScreen = lines.prefix(40).joined(separator: "\n")
+        for command in ["tools/demo", "tools/test", "tools/install"] {
+            #expect(firstScreen.contains(command), "README.md's first 40 lines do not show \(command)")
+        }
+    }
+
+    @Test func everyMarkdownPageWithCommandsIsRun() throws {
+        let pages = try FileManager.default.contentsOfDirectory(atPath: TestEnvironment.root.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }
+        for page in pages {
+            let text = try String(contentsOf: TestEnvironment.root.appendingPathComponent("docs/\(page)"), encoding: .utf8)
+            if !Self.shellBlocks(of: text).isEmpty {
+                #expect(Self.documents.contains("docs/\(page)"), "docs/\(page) has ```sh blocks that no test runs: add it to ReadmeCommandsTests.documents")
+            }
+        }
     }
 
     static func shellBlocks(of markdown: String) -> [Block] {
@@ -61,12 +92,12 @@ import Testing
     }
 
     @Test func theReadmeHasCommandsAndSaysWhyAnyAreNotRun() throws {
-        let blocks = Self.shellBlocks(of: try Self.readme)
-        #expect(blocks.filter { $0.notRunBecause == nil }.count >= 5, "the README's runnable examples were not found")
-        for block in blocks {
+        let blocks = try Self.documentBlocks()
+        #expect(blocks.filter { $0.block.notRunBecause == nil }.count >= 5, "the docs' runnable examples were not found")
+        for (document, block) in blocks {
             if let reason = block.notRunBecause {
                 #expect(reason.contains("Tests") || reason.contains("tools/test"),
-                        "README.md:\(block.line): '\(reason)' does not name what covers the block")
+                        "\(document):\(block.line): '\(reason)' does not name what covers the block")
             }
         }
     }
@@ -83,11 +114,11 @@ import Testing
             "HOME": home.path, "XDG_CACHE_HOME": nil, "POLYBIN_CACHE_DIR": nil, "POLYBIN_RUNNER": nil,
             "POLYBIN_EXEC": nil, "POLYBIN_FLAVOR": nil, "POLYBIN_LOG": nil, "POLYBIN_EXPLAIN": nil,
         ]
-        let blocks = Self.shellBlocks(of: try Self.readme).filter { $0.notRunBecause == nil }
-        for block in blocks {
+        let blocks = try Self.documentBlocks().filter { $0.block.notRunBecause == nil }
+        for (document, block) in blocks {
             let result = try run("/bin/bash", ["-e", "-o", "pipefail", "-c", block.text], environment: environment, cwd: clone)
             #expect(result.status == 0 && !result.signaled,
-                    "README.md:\(block.line) failed (status \(result.status)):\n\(block.text)\n\(result.out)\(result.err)")
+                    "\(document):\(block.line) failed (status \(result.status)):\n\(block.text)\n\(result.out)\(result.err)")
         }
 
         // What the examples promise, checked on what they built.

@@ -1,10 +1,11 @@
 import Foundation
+import PolybinKit
 import Testing
 
 /// Examples/fatbin-demo compiled at the four levels and packed into a fatbin, once per test
 /// process (tests run in parallel and share it read-only).
 struct DemoFixture: Sendable {
-    static let levels = ["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"]
+    static let levels = Architecture.x86_64.levelNames
 
     let dir: URL
     /// Level name → build path.
