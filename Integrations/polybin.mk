@@ -14,6 +14,10 @@
 # The first rule in this file is `polybin-all`, so it is the default goal unless a rule of
 # your own comes before the `include`.
 #
+# Make splits file names at blanks. A checkout or prefix whose path has a space works when this
+# file is included through a relative path (polybin is run quoted); POLYBIN_BUILDDIR and
+# POLYBIN_PROGRAM, which are make targets, and an include through `\ ` are refused in one line.
+#
 # The rules
 #
 #   - Every level in POLYBIN_LEVELS is a separate build in its own directory,
@@ -91,14 +95,30 @@
 #                          (not the rest of POLYBIN_BUILDDIR)
 
 # Before anything else: later includes would change the last word of MAKEFILE_LIST.
-polybin_mk_dir := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-polybin_checkout := $(abspath $(polybin_mk_dir)/..)
+polybin_mk_file := $(lastword $(MAKEFILE_LIST))
+# Make splits names at blanks: $(call polybin_blank,TEXT) is non-empty when TEXT holds one.
+polybin_blank = $(word 2,$(1))
+# This file's absolute path, one string even when a directory above has a blank (from a
+# relative include); an absolute include through `\ ` leaves MAKEFILE_LIST a fragment.
+polybin_mk_path := $(if $(wildcard $(polybin_mk_file)),$(abspath $(polybin_mk_file)))
+# $(call polybin_absolute,PATH): abspath, for a PATH with a blank too.
+polybin_absolute = $(if $(call polybin_blank,$(1)),$(shell realpath -ms -- '$(1)'),$(abspath $(1)))
+polybin_mk_dir := $(if $(polybin_mk_path),$(call polybin_absolute,$(polybin_mk_path)/..))
 # tools/install puts this file in PREFIX/share/polybin and polybin in PREFIX/bin.
-polybin_installed := $(if $(filter %/share/polybin,$(polybin_mk_dir)),$(wildcard $(polybin_mk_dir)/../../bin/polybin))
+polybin_installed := $(if $(filter %/share/polybin,$(lastword $(polybin_mk_dir))),$(shell test -x '$(polybin_mk_dir)/../../bin/polybin' && echo '$(call polybin_absolute,$(polybin_mk_dir)/../../bin/polybin)'))
 
 ifeq ($(origin POLYBIN),undefined)
-POLYBIN := $(or $(abspath $(polybin_installed)),$(shell command -v polybin 2>/dev/null),$(polybin_checkout)/.build/release/polybin)
+POLYBIN := $(or $(polybin_installed),$(shell command -v polybin 2>/dev/null),$(if $(polybin_mk_dir),$(call polybin_absolute,$(polybin_mk_dir)/..)/.build/release/polybin))
 endif
+ifeq ($(strip $(POLYBIN)),)
+$(error polybin.mk: included through a path with a space ($(MAKEFILE_LIST)), which make splits into words: include it through a path without spaces (a symbolic link will do), or set POLYBIN)
+endif
+# The polybin tool as a prerequisite: make cannot name a file whose path has a blank, so
+# such a polybin is run (quoted) but not depended on.
+polybin_tool_file = $(if $(call polybin_blank,$(POLYBIN)),,$(wildcard $(POLYBIN)))
+# $(call polybin_quoted,PATH): PATH for the shell, quoted when it is one file with a blank in
+# its name (a POLYBIN of a command and its arguments stays words).
+polybin_quoted = $(if $(call polybin_blank,$(1)),$(if $(shell test -e '$(1)' && echo y),'$(1)',$(1)),$(1))
 POLYBIN_ARCH       ?= x86-64
 # The architecture's levels, from polybin's feature model (`polybin levels`), asked once and
 # only when a fatbin is built: the embedded-files rules need none.
@@ -126,7 +146,9 @@ POLYBIN_ZSTD_LEVEL ?= 19
 POLYBIN_EXEC       ?=
 POLYBIN_BUILD_DEPS ?=
 
-polybin_require_tool = @command -v '$(POLYBIN)' >/dev/null || { echo "polybin.mk: $(POLYBIN): not found; run tools/bootstrap, or set POLYBIN to the polybin binary" >&2; exit 1; }
+polybin_require_tool = @command -v '$(POLYBIN)' >/dev/null || { echo "polybin.mk: $(POLYBIN): not found$(if $(call polybin_blank,$(POLYBIN)), (a path with a space));$(if $(call polybin_blank,$(POLYBIN)),, run tools/bootstrap, or) set POLYBIN to the polybin binary" >&2; exit 1; }
+# Outputs are make targets, which cannot hold a blank: said in one line, before any work.
+polybin_no_blank = $(if $(call polybin_blank,$(2)),$(error polybin.mk: $(1) "$(2)" has a space, which make cannot hold in a file name: choose one without))
 
 # Without POLYBIN_PROGRAM, only the embedded-files rules (the last section) are defined.
 ifneq ($(strip $(POLYBIN_PROGRAM)),)
@@ -141,6 +163,8 @@ endif
 ifeq ($(strip $(POLYBIN_BUILDDIR)),)
 $(error polybin.mk: POLYBIN_BUILDDIR is empty; name a directory, e.g. build)
 endif
+$(call polybin_no_blank,POLYBIN_BUILDDIR,$(strip $(POLYBIN_BUILDDIR)))
+$(call polybin_no_blank,POLYBIN_PROGRAM,$(strip $(POLYBIN_PROGRAM)))
 ifeq ($(strip $(polybin_known_levels)),)
 $(error polybin.mk: '$(POLYBIN) levels --arch $(POLYBIN_ARCH)' listed no levels: run tools/bootstrap, or set POLYBIN to the polybin binary)
 endif
@@ -155,7 +179,7 @@ polybin_fatbin  := $(POLYBIN_BUILDDIR)/$(POLYBIN_PROGRAM)
 polybin_bundle  := $(polybin_fatbin).bundle
 polybin_payload := $(polybin_fatbin).payload.o
 polybin_record_of_pack := $(polybin_fatbin).pack-flags
-polybin_runner_archive := $(or $(POLYBIN_RUNNER),$(firstword $(wildcard $(dir $(POLYBIN))$(polybin_runner_name) $(dir $(POLYBIN))../lib/polybin/$(polybin_runner_name))),$(dir $(POLYBIN))$(polybin_runner_name))
+polybin_runner_archive := $(if $(call polybin_blank,$(POLYBIN)$(POLYBIN_RUNNER)),,$(or $(POLYBIN_RUNNER),$(firstword $(wildcard $(dir $(POLYBIN))$(polybin_runner_name) $(dir $(POLYBIN))../lib/polybin/$(polybin_runner_name))),$(dir $(POLYBIN))$(polybin_runner_name)))
 
 polybin-all: $(polybin_fatbin)
 .PHONY: polybin-all polybin-clean polybin-force
@@ -212,10 +236,10 @@ $(call polybin_exe,$(1)): private LEVEL := $(1)
 $(call polybin_exe,$(1)): private MARCH_FLAGS := -march=$(1)
 $(call polybin_exe,$(1)): private OUT = $$(abspath $$@).new
 $(call polybin_exe,$(1)): $$(POLYBIN_BUILD_DEPS) $(call polybin_record_of,$(1)) $(if $(strip $(POLYBIN_BUILD_DEPS)),,polybin-force)
-	@mkdir -p $$(@D) && rm -f $$(OUT)
+	@mkdir -p $$(@D) && rm -f '$$(OUT)'
 	export LEVEL='$$(LEVEL)' MARCH_FLAGS='$$(MARCH_FLAGS)' OUT='$$(OUT)'; $$(POLYBIN_BUILD_COMMAND)
-	@test -f $$(OUT) || { echo "polybin.mk: POLYBIN_BUILD_COMMAND for $$(LEVEL) wrote nothing to $$(OUT)" >&2; exit 1; }
-	@$(if $(strip $(POLYBIN_BUILD_DEPS)),mv -f $$(OUT) $$@,if cmp -s $$(OUT) $$@; then rm -f $$(OUT); else mv -f $$(OUT) $$@; fi)
+	@test -f '$$(OUT)' || { echo "polybin.mk: POLYBIN_BUILD_COMMAND for $$(LEVEL) wrote nothing to $$(OUT)" >&2; exit 1; }
+	@$(if $(strip $(POLYBIN_BUILD_DEPS)),mv -f '$$(OUT)' $$@,if cmp -s '$$(OUT)' $$@; then rm -f '$$(OUT)'; else mv -f '$$(OUT)' $$@; fi)
 endef
 
 ifneq ($(strip $(POLYBIN_SOURCES)),)
@@ -225,17 +249,17 @@ else
 $(foreach level,$(POLYBIN_LEVELS),$(eval $(call polybin_command_rule,$(level))))
 endif
 
-$(polybin_bundle): $(foreach level,$(POLYBIN_LEVELS),$(call polybin_exe,$(level))) $(polybin_record_of_pack) $(wildcard $(POLYBIN))
+$(polybin_bundle): $(foreach level,$(POLYBIN_LEVELS),$(call polybin_exe,$(level))) $(polybin_record_of_pack) $(polybin_tool_file)
 	$(polybin_require_tool)
-	$(POLYBIN) pack -o $@ --level $(POLYBIN_ZSTD_LEVEL) $(if $(POLYBIN_EXEC),--exec $(POLYBIN_EXEC)) $(foreach level,$(POLYBIN_LEVELS),--flavor $(level)=$(call polybin_exe,$(level)))
+	$(call polybin_quoted,$(POLYBIN)) pack -o $@ --level $(POLYBIN_ZSTD_LEVEL) $(if $(POLYBIN_EXEC),--exec $(POLYBIN_EXEC)) $(foreach level,$(POLYBIN_LEVELS),--flavor $(level)=$(call polybin_exe,$(level)))
 
-$(polybin_payload): $(polybin_bundle) $(wildcard $(POLYBIN))
+$(polybin_payload): $(polybin_bundle) $(polybin_tool_file)
 	$(polybin_require_tool)
-	$(POLYBIN) object $< -o $@
+	$(call polybin_quoted,$(POLYBIN)) object $< -o $@
 
-$(polybin_fatbin): $(polybin_payload) $(wildcard $(POLYBIN)) $(wildcard $(polybin_runner_archive))
+$(polybin_fatbin): $(polybin_payload) $(polybin_tool_file) $(wildcard $(polybin_runner_archive))
 	$(polybin_require_tool)
-	$(POLYBIN) link $< -o $@ $(if $(POLYBIN_RUNNER),--runner $(POLYBIN_RUNNER))
+	$(call polybin_quoted,$(POLYBIN)) link $< -o $@ $(if $(POLYBIN_RUNNER),--runner $(call polybin_quoted,$(POLYBIN_RUNNER)))
 
 polybin-clean:
 	rm -rf $(foreach level,$(POLYBIN_LEVELS),$(POLYBIN_BUILDDIR)/$(level)) $(polybin_fatbin) $(polybin_bundle) $(polybin_payload) $(polybin_record_of_pack)
@@ -272,16 +296,16 @@ POLYBIN_EMBED_CC    ?= $(CC)
 POLYBIN_EMBED_FLAGS ?=
 
 define polybin_embed
-$(POLYBIN_BUILDDIR)/$(1).h: $(wildcard $(POLYBIN))
+$(POLYBIN_BUILDDIR)/$(1).h: $(polybin_tool_file)
 	$$(polybin_require_tool)
 	@mkdir -p $$(@D)
-	$$(POLYBIN) embed --name $(1) --header $$@
+	$$(call polybin_quoted,$$(POLYBIN)) embed --name $(1) --header $$@
 	@touch $$@
 
-$(POLYBIN_BUILDDIR)/$(1).o: $(2) $(wildcard $(POLYBIN))
+$(POLYBIN_BUILDDIR)/$(1).o: $(2) $(polybin_tool_file)
 	$$(polybin_require_tool)
 	@mkdir -p $$(@D)
-	$$(POLYBIN) embed --name $(1) -o $$@ --depfile $(POLYBIN_BUILDDIR)/$(1).d --cc '$$(POLYBIN_EMBED_CC)' $$(POLYBIN_EMBED_FLAGS) $(3) $(2)
+	$$(call polybin_quoted,$$(POLYBIN)) embed --name $(1) -o $$@ --depfile $(POLYBIN_BUILDDIR)/$(1).d --cc '$$(POLYBIN_EMBED_CC)' $$(POLYBIN_EMBED_FLAGS) $(3) $(2)
 
 -include $(POLYBIN_BUILDDIR)/$(1).d
 endef

@@ -15,8 +15,9 @@
 #   polybin_embed(TARGET NAME INPUT... [COMPRESS] [BASE dir] [LEVEL n] [INCLUDE_HIDDEN] [FOLLOW_SYMLINKS])
 #       Embeds files and directories (relative to the current source directory) into TARGET as
 #       the bundle NAME: links NAME.o and puts NAME.h on TARGET's include path. Depends on every
-#       embedded file and directory through polybin's depfile: editing, adding or removing a
-#       file re-embeds and relinks. COMPRESS links zstd.
+#       embedded file and directory (through polybin's depfile under Ninja, a check run on
+#       every build otherwise): editing, adding or removing a file re-embeds and relinks, and
+#       nothing else does. COMPRESS links zstd.
 #
 # polybin is found as PolybinLocate.cmake describes (-DPOLYBIN_EXECUTABLE=... to choose one);
 # -DPOLYBIN_RUNNER=... passes a runner archive to `polybin build`.
@@ -26,10 +27,17 @@ if(CMAKE_VERSION VERSION_LESS 3.20)
     return()
 endif()
 
+# The package's own policies, whatever minimum the project declares (brotli's 2.8.6 leaves
+# IN_LIST, CMP0057, unknown): the functions below record these, the ones in force where they
+# are defined, and keep them when the project calls them.
+cmake_policy(PUSH)
+cmake_policy(VERSION 3.20)
+
 include("${CMAKE_CURRENT_LIST_DIR}/PolybinLocate.cmake")
 if(NOT POLYBIN_EXECUTABLE)
     set(Polybin_FOUND FALSE)
     set(Polybin_NOT_FOUND_MESSAGE "polybin not found: install it (tools/install), build it (tools/bootstrap), or pass -DPOLYBIN_EXECUTABLE=PATH")
+    cmake_policy(POP)
     return()
 endif()
 set(POLYBIN_RUNNER "" CACHE FILEPATH "The runner archive polybin links fatbins with (empty: the one beside polybin)")
@@ -144,18 +152,41 @@ function(polybin_add_fatbin target)
             DEPENDS "${init}"
             COMMENT "Configuring ${target} at ${level}"
             VERBATIM)
-        # Always runs: the level tree's own build tool decides what is stale. The executable is
-        # copied only when its bytes change (restat with Ninja), so an unchanged level repacks nothing.
-        add_custom_target(${target}_polybin_${level}
-            COMMAND "${CMAKE_COMMAND}" "-DTREE=${tree}" "-DTARGET=${target}" "-DCONFIG=$<CONFIG>"
-                "-DPATHS=${base}/${level}.paths" "-DOUT=${exe}" -P "${_polybin_dir}/PolybinLevelBuild.cmake"
-            BYPRODUCTS "${exe}"
-            DEPENDS "${base}/${level}.configured"
-            COMMENT "Building ${target} at ${level}"
-            VERBATIM)
+        set(level_build "${CMAKE_COMMAND}" "-DTREE=${tree}" "-DTARGET=${target}" "-DCONFIG=$<CONFIG>"
+            "-DPATHS=${base}/${level}.paths" "-DOUT=${exe}")
+        if(CMAKE_GENERATOR MATCHES "^Ninja$")
+            # Under Ninja the level runs only when a file its build read changed: after each
+            # build the script writes, for Ninja itself (CMP0116 OLD, the stamp named as
+            # build.ninja names it), every input the level tree's Ninja knows of, so that
+            # `ninja -n` on an unchanged tree has nothing to do. The executable is copied only
+            # when its bytes change (a byproduct: restat), so an unchanged level repacks nothing.
+            file(RELATIVE_PATH stamp "${CMAKE_BINARY_DIR}" "${base}/${level}.built")
+            cmake_policy(PUSH)
+            cmake_policy(SET CMP0116 OLD)
+            add_custom_command(OUTPUT "${base}/${level}.built"
+                COMMAND ${level_build} "-DNINJA=${CMAKE_MAKE_PROGRAM}" "-DDEPFILE=${base}/${level}.d"
+                    "-DSTAMP=${base}/${level}.built" "-DSTAMP_NAME=${stamp}" -P "${_polybin_dir}/PolybinLevelBuild.cmake"
+                BYPRODUCTS "${exe}"
+                DEPENDS "${base}/${level}.configured"
+                DEPFILE "${base}/${level}.d"
+                COMMENT "Building ${target} at ${level}"
+                VERBATIM)
+            cmake_policy(POP)
+            # The pack depends on the executable only: the stamp changes on every level run.
+            add_custom_target(${target}_polybin_${level} DEPENDS "${base}/${level}.built")
+        else()
+            # Always runs: the level tree's own build tool decides what is stale. The
+            # executable is copied only when its bytes change, so an unchanged level repacks nothing.
+            add_custom_target(${target}_polybin_${level}
+                COMMAND ${level_build} -P "${_polybin_dir}/PolybinLevelBuild.cmake"
+                BYPRODUCTS "${exe}"
+                DEPENDS "${base}/${level}.configured"
+                COMMENT "Building ${target} at ${level}"
+                VERBATIM)
+            list(APPEND steps ${target}_polybin_${level})
+        endif()
         list(APPEND flavors --flavor "${level}=${exe}")
         list(APPEND builds "${exe}")
-        list(APPEND steps ${target}_polybin_${level})
     endforeach()
 
     set(runner "")
@@ -214,13 +245,41 @@ function(polybin_embed target name)
     set(object "${dir}/${name}.o")
     set(header "${dir}/${name}.h")
     file(MAKE_DIRECTORY "${dir}")
-    add_custom_command(OUTPUT "${object}" "${header}"
-        COMMAND "${POLYBIN_EXECUTABLE}" embed --name ${name} -o "${object}" --header "${header}"
-            --depfile "${dir}/${name}.d" --cc "${cc}" ${options} ${inputs}
-        DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}"
-        DEPFILE "${dir}/${name}.d"
-        COMMENT "Embedding ${name} into ${target}"
-        VERBATIM)
+    # What re-embeds (README.md, `--depfile-format`). Under Ninja, Ninja reads polybin's
+    # depfile itself (CMP0116 OLD: CMake's rewrite of it loses the escapes of `$` and `#`), and
+    # it must name the output as build.ninja does, relative to the top of the build tree.
+    # Other generators get PolybinEmbedCheck.cmake, run on every build, instead of a depfile.
+    set(command "${POLYBIN_EXECUTABLE}" embed --name ${name} --header "${header}" --cc "${cc}" ${options} ${inputs})
+    if(CMAKE_GENERATOR MATCHES "^Ninja$")
+        file(RELATIVE_PATH output "${CMAKE_BINARY_DIR}" "${object}")
+        cmake_policy(PUSH)
+        cmake_policy(SET CMP0116 OLD)
+        add_custom_command(OUTPUT "${object}" "${header}"
+            COMMAND ${command} -o "${output}" --depfile "${dir}/${name}.d" --depfile-format ninja
+            DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}"
+            DEPFILE "${dir}/${name}.d"
+            WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
+            COMMENT "Embedding ${name} into ${target}"
+            VERBATIM)
+        cmake_policy(POP)
+    else()
+        set(stamp "${dir}/${name}.inputs-changed")
+        set(follow "")
+        if(arg_FOLLOW_SYMLINKS)
+            set(follow -L)
+        endif()
+        add_custom_target(${target}_polybin_${name}_check
+            COMMAND "${CMAKE_COMMAND}" "-DOBJECT=${object}" "-DSTAMP=${stamp}" "-DINPUTS=${inputs}" "-DFOLLOW=${follow}"
+                -P "${_polybin_dir}/PolybinEmbedCheck.cmake"
+            BYPRODUCTS "${stamp}"
+            VERBATIM)
+        add_dependencies(${target} ${target}_polybin_${name}_check)
+        add_custom_command(OUTPUT "${object}" "${header}"
+            COMMAND ${command} -o "${object}"
+            DEPENDS ${inputs} "${POLYBIN_EXECUTABLE}" "${stamp}"
+            COMMENT "Embedding ${name} into ${target}"
+            VERBATIM)
+    endif()
     # A .o among a target's sources is linked as an object; the header orders the compiles.
     target_sources(${target} PRIVATE "${object}" "${header}")
     target_include_directories(${target} PRIVATE "${dir}")
@@ -232,3 +291,5 @@ function(polybin_embed target name)
         target_link_libraries(${target} PRIVATE "${POLYBIN_ZSTD_LIBRARY}")
     endif()
 endfunction()
+
+cmake_policy(POP)

@@ -1,5 +1,8 @@
 # One level of polybin_add_fatbin: builds TARGET in the level's tree TREE, then copies its
 # executable (whose path the tree wrote to PATHS/TARGET-CONFIG.path) to OUT when it changed.
+# Under Ninja (NINJA given), then writes DEPFILE, `STAMP_NAME: every input of the level's
+# build`, from the level tree's Ninja, and touches STAMP.
+cmake_policy(VERSION 3.20)
 set(build "${CMAKE_COMMAND}" --build "${TREE}" --target "${TARGET}")
 if(NOT CONFIG STREQUAL "")
     list(APPEND build --config "${CONFIG}")
@@ -17,3 +20,59 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${executable}" 
 if(NOT status EQUAL 0)
     message(FATAL_ERROR "polybin: ${executable}: cannot copy to ${OUT}")
 endif()
+
+if(NOT DEFINED DEPFILE)
+    return()
+endif()
+# The inputs Ninja knows of: TARGET's and build.ninja's (the project's CMake files), then what
+# the compilers (and polybin's depfiles) reported, from Ninja's deps log.
+execute_process(COMMAND "${NINJA}" -t inputs "${TARGET}" build.ninja WORKING_DIRECTORY "${TREE}"
+    OUTPUT_VARIABLE inputs RESULT_VARIABLE status)
+execute_process(COMMAND "${NINJA}" -t deps WORKING_DIRECTORY "${TREE}"
+    OUTPUT_VARIABLE deps RESULT_VARIABLE deps_status)
+if(NOT status EQUAL 0 OR NOT deps_status EQUAL 0)
+    message(FATAL_ERROR "polybin: ${TREE}: ${NINJA} -t inputs / -t deps failed")
+endif()
+set(text "${STAMP_NAME}:")
+# Names that neither a CMake list nor Ninja's depfile can hold make the level run every time
+# (a dependency on a file that never exists): never a missed edit.
+set(always FALSE)
+string(FIND "${inputs}${deps}" ";" semicolon)
+string(FIND "${inputs}${deps}" "[" bracket)
+string(FIND "${inputs}${deps}" "]" closing)
+string(FIND "${inputs}${deps}" "\\" backslash)
+if(NOT semicolon EQUAL -1 OR NOT bracket EQUAL -1 OR NOT closing EQUAL -1 OR NOT backslash EQUAL -1)
+    set(always TRUE)
+    set(inputs "")
+    set(deps "")
+endif()
+string(REGEX REPLACE "[^\n]*: #deps[^\n]*\n" "" deps "${deps}")
+string(REGEX REPLACE "\n    " "\n" deps "${deps}")
+string(REPLACE "\n" ";" lines "${inputs}\n${deps}")
+foreach(line IN LISTS lines)
+    if(line STREQUAL "")
+        continue()
+    endif()
+    if(NOT line MATCHES "^[A-Za-z0-9+,/_:.~(){}%=@!# $-]+$" OR line MATCHES ":$")
+        set(always TRUE)
+        continue()
+    endif()
+    if(NOT IS_ABSOLUTE "${line}")
+        set(line "${TREE}/${line}")
+    endif()
+    if(EXISTS "${line}")
+        list(APPEND names "${line}")
+    endif()
+endforeach()
+list(REMOVE_DUPLICATES names)
+foreach(name IN LISTS names)
+    string(REPLACE "$" "$$" name "${name}")
+    string(REPLACE "#" "\\#" name "${name}")
+    string(REPLACE " " "\\ " name "${name}")
+    string(APPEND text " \\\n ${name}")
+endforeach()
+if(always)
+    string(APPEND text " \\\n ${DEPFILE}.always")
+endif()
+file(WRITE "${DEPFILE}" "${text}\n")
+file(TOUCH "${STAMP}")

@@ -5,6 +5,7 @@ import PolybinKit
 // scripts (`polybin --generate-completion-script bash|zsh|fish`) offer them.
 
 extension EmbedMode: ExpressibleByArgument {}
+extension DepfileFormat: ExpressibleByArgument {}
 
 /// `--target x86-64|aarch64` (x86_64, amd64 and arm64 are accepted too).
 extension Architecture: ExpressibleByArgument {

@@ -20,6 +20,8 @@ struct EmbedCommand: ParsableCommand {
     var mode: EmbedMode = .object
     @Option(help: "Write the lookup API header here.") var header: String?
     @Option(help: "Write a make dependency file listing every embedded file and directory.") var depfile: String?
+    @Option(help: "Who reads --depfile: make (default), cmake (add_custom_command DEPFILE, Makefiles generator) or ninja (Ninja itself).")
+    var depfileFormat: DepfileFormat?
     @Option(help: "Where c-embed and c-incbin write the bundle the source pulls in (default: OUTPUT.bundle).")
     var bundle: String?
     @Option(help: "Name files relative to this directory instead of the directory given.") var base: String?
@@ -37,6 +39,9 @@ struct EmbedCommand: ParsableCommand {
     func validate() throws {
         if level != nil, !compress {
             throw ValidationError("--level is the zstd level of --compress: add --compress, or drop --level")
+        }
+        if depfileFormat != nil, depfile == nil {
+            throw ValidationError("--depfile-format is the format of --depfile: add --depfile, or drop --depfile-format")
         }
         if output == nil {
             for (given, option) in [(depfile != nil, "--depfile"), (bundle != nil, "--bundle"), (compress, "--compress")] where given {
@@ -56,6 +61,7 @@ struct EmbedCommand: ParsableCommand {
             embed.output = try output.map(ArgumentBytes.path)
             embed.header = try header.map(ArgumentBytes.path)
             embed.depfile = try depfile.map(ArgumentBytes.path)
+            embed.depfileFormat = depfileFormat ?? .make
             embed.bundleFile = try bundle.map(ArgumentBytes.path)
             embed.compressionLevel = compress ? level ?? 3 : nil
             embed.compiler = cc

@@ -197,4 +197,76 @@ import Testing
         #expect(again.out.contains("-march=x86-64-v4 -o"), "the build command did not run again: \(again.out)")
         #expect(try modified(bundle) == packed, "unchanged builds were repacked")
     }
+
+    /// A checkout whose path has a space (here a copy of polybin.mk beside links to the
+    /// polybin and runner under test, under "sp ace/"): the fragment runs polybin quoted and
+    /// builds, from sources and through a build command whose OUT has the space; an include
+    /// through `\ `, which make splits in MAKEFILE_LIST, and an output with a space are each
+    /// said in one line instead of "not found; run tools/bootstrap" or "test: unexpected operator".
+    @Test func aCheckoutPathWithASpaceBuildsOrSaysSoInOneLine() throws {
+        guard toolsPresent() else { return }
+        let root = try TestEnvironment.temporaryDirectory("polybin-make-space")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let files = FileManager.default
+        let checkout = root.appendingPathComponent("sp ace/checkout")
+        let project = checkout.appendingPathComponent("project")
+        try files.createDirectory(at: checkout.appendingPathComponent("Integrations"), withIntermediateDirectories: true)
+        try files.createDirectory(at: checkout.appendingPathComponent(".build/release"), withIntermediateDirectories: true)
+        try files.createDirectory(at: project, withIntermediateDirectories: true)
+        try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk"),
+                           to: checkout.appendingPathComponent("Integrations/polybin.mk"))
+        try files.createSymbolicLink(atPath: checkout.appendingPathComponent(".build/release/polybin").path,
+                                     withDestinationPath: TestEnvironment.polybin)
+        try files.createSymbolicLink(atPath: checkout.appendingPathComponent(".build/release/libPolybinRunner.a").path,
+                                     withDestinationPath: TestEnvironment.runnerArchive)
+        for name in ["main.c", "kernel.c", "kernel.h", "level.c", "level.h"] {
+            try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Examples/fatbin-demo/\(name)"),
+                               to: project.appendingPathComponent(name))
+        }
+        let write = { (name: String, text: String) in try Data(text.utf8).write(to: project.appendingPathComponent(name)) }
+        // No polybin on PATH: the fragment finds the checkout's, whose path has the space.
+        let environment: [String: String?] = ["PATH": "/usr/bin:/bin", "POLYBIN_RUNNER": nil, "POLYBIN": nil]
+        let make = { (arguments: [String]) in try run("make", ["--no-print-directory", "-C", project.path] + arguments, environment: environment) }
+
+        try write("Makefile", """
+            POLYBIN_PROGRAM := demo
+            POLYBIN_SOURCES := main.c kernel.c level.c
+            POLYBIN_LEVELS  := x86-64 x86-64-v2
+            POLYBIN_CFLAGS  := -O1
+            include ../Integrations/polybin.mk
+
+            """)
+        let built = try make([])
+        #expect(built.status == 0, "\(built.err)")
+        #expect(built.out.contains("'\(checkout.path)/.build/release/polybin' link"), "\(built.out)")
+        #expect(try make(["-q"]).status == 0, "not up to date after a build")
+
+        try write("Command.mk", """
+            POLYBIN_PROGRAM := command
+            POLYBIN_LEVELS  := x86-64 x86-64-v2
+            POLYBIN_BUILD_COMMAND = cc -O1 $(MARCH_FLAGS) -o "$$OUT" main.c kernel.c level.c
+            include ../Integrations/polybin.mk
+
+            """)
+        let command = try make(["-f", "Command.mk"])
+        #expect(command.status == 0, "\(command.err)")
+        #expect(files.isExecutableFile(atPath: project.appendingPathComponent("build/command").path))
+
+        // Included through the path with its space escaped: one line, naming the way out.
+        try write("Escaped.mk", """
+            POLYBIN_PROGRAM := escaped
+            POLYBIN_SOURCES := main.c kernel.c level.c
+            include \(root.path)/sp\\ ace/checkout/Integrations/polybin.mk
+
+            """)
+        let escaped = try make(["-f", "Escaped.mk"])
+        #expect(escaped.status != 0)
+        #expect(escaped.err.contains("included through a path with a space") && escaped.err.split(separator: "\n").count == 1, "\(escaped.err)")
+
+        // An output with a space: one line before any work.
+        let spaced = try make(["POLYBIN_BUILDDIR=out dir"])
+        #expect(spaced.status != 0)
+        #expect(spaced.err.contains("POLYBIN_BUILDDIR \"out dir\" has a space") && spaced.err.split(separator: "\n").count == 1, "\(spaced.err)")
+        #expect(!files.fileExists(atPath: project.appendingPathComponent("out").path))
+    }
 }

@@ -40,4 +40,12 @@ void pb_file_size_limit_fails_writes(void);
  * slot, or -1 when all 64 are taken or memory is short (PATH is then left behind on a signal). */
 int pb_remove_on_signal(const char *path, int directory);
 void pb_keep_on_signal(int slot);
+
+/* While FD (a terminal) shows a progress line, a signal of those above erases it before the
+ * process dies, so that the shell's prompt does not follow a stale line; -1: none is shown. */
+void pb_erase_on_signal(int fd);
+
+/* The width of the terminal FD in columns (TIOCGWINSZ), 0 when FD is not a terminal or the
+ * terminal does not say. */
+int pb_terminal_columns(int fd);
 #endif

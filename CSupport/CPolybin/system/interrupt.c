@@ -1,7 +1,8 @@
 /* Files and directories to remove when polybin is interrupted (SIGINT, SIGTERM, SIGHUP,
  * SIGQUIT): the temporary files an output is written to before its rename, and the scratch
- * directories of a step. The handler does only async-signal-safe work -- atomic exchanges,
- * unlink, unlinkat, rmdir, getdents64 into a static buffer -- then dies of the same signal. */
+ * directories of a step; and the progress line to erase from the terminal. The handler does
+ * only async-signal-safe work -- atomic exchanges, unlink, unlinkat, rmdir, getdents64 into a
+ * static buffer, write -- then dies of the same signal. */
 #define _GNU_SOURCE
 #include "pb_system.h"
 #include <dirent.h>
@@ -22,6 +23,8 @@ struct pb_doomed {
 #define PB_DOOMED_SLOTS 64
 static _Atomic(struct pb_doomed *) doomed[PB_DOOMED_SLOTS];
 static atomic_flag installed = ATOMIC_FLAG_INIT;
+/* The terminal a progress line is shown on, -1 when none is. */
+static atomic_int shown_line = -1;
 static const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 /* One directory's entries (regular files, links, empty directories), then the directory. */
@@ -46,6 +49,12 @@ static void empty_and_remove(const char *path) {
 
 static void on_signal(int sig) {
     int saved = errno;
+    int line = atomic_exchange(&shown_line, -1);
+    if (line >= 0) {
+        static const char erase[] = "\r\033[K";
+        ssize_t ignored = write(line, erase, sizeof erase - 1);
+        (void)ignored;
+    }
     for (int i = 0; i < PB_DOOMED_SLOTS; i++) {
         struct pb_doomed *entry = atomic_exchange(&doomed[i], NULL);
         if (!entry) continue;
@@ -92,4 +101,9 @@ void pb_keep_on_signal(int slot) {
     if (slot < 0 || slot >= PB_DOOMED_SLOTS) return;
     /* NULL when the handler took it first: then the process is dying, and the entry leaks. */
     free(atomic_exchange(&doomed[slot], NULL));
+}
+
+void pb_erase_on_signal(int fd) {
+    if (fd >= 0) install();
+    atomic_store(&shown_line, fd);
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,5 +86,10 @@ int pb_wait(pid_t pid, int *code, int *signaled) {
 }
 
 int pb_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int pb_terminal_columns(int fd) {
+    struct winsize size;
+    return ioctl(fd, TIOCGWINSZ, &size) == 0 ? size.ws_col : 0;
+}
 
 void pb_file_size_limit_fails_writes(void) { signal(SIGXFSZ, SIG_IGN); }

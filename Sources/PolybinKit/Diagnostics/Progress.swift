@@ -1,11 +1,12 @@
 import Dispatch  // DispatchTime only: the redraw runs on a Ticker, not a thread of Dispatch's
-import Glibc
 import Synchronization
 
 /// Progress of a long step on a terminal: one line on stderr, redrawn in place,
 /// `polybin: compressing  123.4 of 620.0 MB  41.2 MB/s  12 s left`. It appears only once a
 /// step has run for `delay` seconds, only when stderr is a terminal, and is erased when the
 /// step ends, so a quick step and any output into a pipe or file look as if it did not exist.
+/// It never holds more than the terminal's width less one column (so it never wraps, which
+/// would leave rows that `\r` cannot erase), and a signal that ends polybin erases it too.
 /// Workers on any thread report with `advance`; drawing happens on a timer of its own.
 ///
 /// A verb makes one with `.terminal(quiet:)` (the CLI's ProgressOptions), hands it down, and
@@ -17,17 +18,17 @@ public final class Progress: @unchecked Sendable {
     public enum Unit: Sendable { case bytes, files }
 
     /// Never draws.
-    public static var silent: Progress { Progress(fd: -1) }
+    public static var silent: Progress { Progress(terminal: nil) }
 
     /// Draws on stderr when it is a terminal and `quiet` is false. POLYBIN_PROGRESS_DELAY
     /// (seconds, default 1) is how long a step runs before the line appears.
     public static func terminal(quiet: Bool) -> Progress {
-        guard !quiet, isatty(2) == 1 else { return .silent }
-        let delay = getenv("POLYBIN_PROGRESS_DELAY").flatMap { Double(String(cString: $0)) } ?? 1
-        return Progress(fd: 2, delay: delay)
+        guard !quiet, let terminal = Terminal.standardError else { return .silent }
+        let delay = Environment.value("POLYBIN_PROGRESS_DELAY").flatMap { Double($0) } ?? 1
+        return Progress(terminal: terminal, delay: delay)
     }
 
-    private let fd: Int32
+    private let terminal: Terminal?
     private let delay: Double
     private let lock = Mutex(())
     private var timer: Ticker?
@@ -39,14 +40,14 @@ public final class Progress: @unchecked Sendable {
     private var stepStart: UInt64 = 0
     private var drawn = false
 
-    init(fd: Int32, delay: Double = 1) {
-        self.fd = fd
+    init(terminal: Terminal?, delay: Double = 1) {
+        self.terminal = terminal
         self.delay = delay
     }
 
     /// Starts (or moves on to) a phase of `total` bytes (or files); 0 when not known.
     public func begin(_ phase: String, total: UInt64, unit: Unit = .bytes) {
-        guard fd >= 0 else { return }
+        guard terminal != nil else { return }
         lock.withLock { _ in
             let now = Self.now()
             // The phase that ends shows where it ended (POLYBIN_PROGRESS_DELAY=0: every phase).
@@ -64,19 +65,22 @@ public final class Progress: @unchecked Sendable {
     }
 
     public func advance(by bytes: UInt64) {
-        guard fd >= 0 else { return }
+        guard terminal != nil else { return }
         lock.withLock { _ in done = total > 0 ? min(total, done + bytes) : done + bytes }
     }
 
     /// The step is over: erase the line.
     public func end() {
-        guard fd >= 0 else { return }
+        guard terminal != nil else { return }
         // Stopped outside the lock: a tick waiting for the lock finds no timer and draws nothing.
         let ticker = lock.withLock { _ -> Ticker? in
             guard let ticker = timer else { return nil }
             draw()
             timer = nil
-            if drawn { write("\r\u{1B}[K") }
+            if drawn {
+                terminal?.write("\r\u{1B}[K")
+                terminal?.lineShown(false)
+            }
             drawn = false
             return ticker
         }
@@ -96,7 +100,7 @@ public final class Progress: @unchecked Sendable {
         let rate = seconds > 0 ? Double(done) / seconds : 0
         let amount = { (n: UInt64) in self.unit == .bytes ? Self.megabytes(n) : "\(n)" }
         let name = unit == .bytes ? "MB" : "files"
-        var line = "\r\u{1B}[Kpolybin: \(phase)"
+        var line = "polybin: \(phase)"
         if total == 0 {
             if done > 0 { line += "  \(amount(done)) \(name)" }
             line += "  \(Self.duration(seconds.rounded(.down)))"
@@ -107,19 +111,16 @@ public final class Progress: @unchecked Sendable {
                 if done < total { line += "  \(Self.duration(Double(total - done) / rate)) left" }
             }
         }
-        write(line)
+        guard let terminal else { return }
+        if !drawn { terminal.lineShown(true) }
+        terminal.write("\r\u{1B}[K" + Self.fitted(line, columns: terminal.columns))
         drawn = true
     }
 
-    private func write(_ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+    /// `line` cut to `columns` less one (the line is ASCII but for the phase's words): the
+    /// cursor never reaches the last column, where a terminal would wrap.
+    static func fitted(_ line: String, columns: Int) -> String {
+        String(line.prefix(max(0, columns - 1)))
     }
 
     static func megabytes(_ bytes: UInt64) -> String {

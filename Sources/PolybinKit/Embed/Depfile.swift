@@ -1,7 +1,9 @@
-/// A make dependency file for embedded files, which compilers cannot write: neither gcc nor
-/// clang lists `.incbin` inputs in -MD output, and an object written by polybin has no compiler.
+/// A dependency file for embedded files, which compilers cannot write: neither gcc nor clang
+/// lists `.incbin` inputs in -MD output, and an object written by polybin has no compiler.
+/// Three readers take one, each with its own escapes (`DepfileFormat`); a name the chosen
+/// reader cannot read back is refused before anything is written, naming the file.
 ///
-/// Every name is written so that GNU make reads back exactly its bytes, checked with make
+/// make: every name is written so that GNU make reads back exactly its bytes, checked with make
 /// itself (EmbedSafetyTests): blanks, `#`, `:`, the wildcards `*?[`, and `%` in a target (where
 /// it would make a pattern rule) behind a backslash; `$` doubled; `;`, which make looks for
 /// again after expanding the line, behind three backslashes; `=` (a target-specific variable)
@@ -15,14 +17,22 @@ enum Depfile {
 
     /// `targets: prerequisites`, then an empty rule per prerequisite (as -MP does), so that
     /// deleting an embedded file rebuilds instead of stopping make with "no rule to make".
-    static func text(targets: [FilePath], prerequisites: [FilePath]) throws -> [UInt8] {
-        var out = Array(try targets.map { try escaped($0, as: .target) }.joined(separator: [0x20])) + [0x3A]
+    /// Ninja and CMake read the same layout.
+    static func text(targets: [FilePath], prerequisites: [FilePath], format: DepfileFormat = .make) throws -> [UInt8] {
+        let word = { (path: FilePath, role: Role) throws -> [UInt8] in
+            switch format {
+            case .make: return try escaped(path, as: role)
+            case .cmake: return try DepfileFormat.cmakeWord(path)
+            case .ninja: return try DepfileFormat.ninjaWord(path)
+            }
+        }
+        var out = Array(try targets.map { try word($0, .target) }.joined(separator: [0x20])) + [0x3A]
         for prerequisite in prerequisites {
-            out += Array(" \\\n ".utf8) + (try escaped(prerequisite, as: .prerequisite))
+            out += Array(" \\\n ".utf8) + (try word(prerequisite, .prerequisite))
         }
         out.append(0x0A)
         for prerequisite in prerequisites {
-            out += [0x0A] + (try escaped(prerequisite, as: .target)) + [0x3A, 0x0A]
+            out += [0x0A] + (try word(prerequisite, .target)) + [0x3A, 0x0A]
         }
         return out
     }
@@ -33,11 +43,23 @@ enum Depfile {
         ".EXPORT_ALL_VARIABLES", ".NOTPARALLEL", ".ONESHELL", ".POSIX", ".WAIT",
     ]
 
+    /// The name as a one-line error shows it: escaped, never a raw line break.
+    static func shown(_ path: FilePath) -> Substring {
+        String(reflecting: path.description).dropFirst().dropLast()
+    }
+
+    /// Where the run of backslashes starting at `i` ends: every format escapes a run by what follows it.
+    static func backslashRun(_ bytes: [UInt8], from i: Int) -> Int {
+        var end = i
+        while end < bytes.count && bytes[end] == 0x5C { end += 1 }
+        return end
+    }
+
     /// One path as a word of a rule, in the role it plays there.
     static func escaped(_ path: FilePath, as role: Role) throws -> [UInt8] {
         let bytes = path.bytes
         func refuse(_ why: String) -> PolybinError {
-            PolybinError("\(String(reflecting: path.description).dropFirst().dropLast()): a make depfile cannot name this file (\(why)); rename it, or drop --depfile")
+            PolybinError("\(shown(path)): a make depfile cannot name this file (\(why)); rename it, or drop --depfile")
         }
         if let bad = bytes.first(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw refuse(bad == 0x09 ? "a tab in its name" : "a line break in its name")
@@ -59,8 +81,7 @@ enum Depfile {
         while i < bytes.count {
             let byte = bytes[i]
             if byte == 0x5C {
-                var end = i
-                while end < bytes.count && bytes[end] == 0x5C { end += 1 }
+                let end = backslashRun(bytes, from: i)
                 let run = end - i
                 // Before `;` make halves the run twice (before and after expanding the line).
                 let factor = end == bytes.count || backslashed(bytes[end]) ? (end < bytes.count && bytes[end] == 0x3B ? 4 : 2) : 1

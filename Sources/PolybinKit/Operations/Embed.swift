@@ -26,6 +26,8 @@ public struct Embed {
     public var output: FilePath?
     public var header: FilePath?
     public var depfile: FilePath?
+    /// Who reads the depfile: its escapes, and the names it refuses.
+    public var depfileFormat: DepfileFormat = .make
     /// Where c-embed and c-incbin put the bundle (default: the output with `.bundle` for `.c`).
     public var bundleFile: FilePath?
     public var compressionLevel: Int32?
@@ -73,10 +75,10 @@ public struct Embed {
         rules.progress = progress
         rules.outputs = try Self.places(of: [output, bundlePath, header, depfile].compactMap { $0 })
         let collection = try rules.collect(inputs)
-        // A path make cannot read fails the run too.
+        // A path the depfile's reader cannot read fails the run too.
         let dependencies = try depfile.map { _ in
             try Depfile.text(targets: [output] + (bundlePath.map { [$0] } ?? []),
-                             prerequisites: collection.files.map(\.path) + collection.directories)
+                             prerequisites: collection.files.map(\.path) + collection.directories, format: depfileFormat)
         }
         let packed = try FilesPacker(compressionLevel: compressionLevel, progress: progress).pack(collection.files)
         if mode != .object, packed.size > Self.cModeLimit {

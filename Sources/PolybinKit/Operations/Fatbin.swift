@@ -50,9 +50,18 @@ public enum Fatbin {
     /// the same C code (pb_select, pb_explain_format).
     /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
     public static func explain(_ bundle: LoadedBundle, host: FeatureSet = .host) throws -> (text: String, selected: LoadedBundle.Entry?) {
-        guard let arch = bundle.arch, arch == host.arch else {
-            let what = bundle.arch.map { "its builds are \($0.name)" } ?? "it holds embedded files, not builds"
-            throw PolybinError("\(bundle.path): \(what) and the CPU to explain for is \(host.arch.name); for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1")
+        guard let arch = bundle.arch else {
+            throw PolybinError("\(bundle.path): it holds embedded files, not builds: explain reads a fatbin")
+        }
+        guard arch == host.arch else {
+            // The advice that applies: --hwcap describes an aarch64 CPU, which an x86-64 fatbin
+            // does not run on; an aarch64 fatbin explained here needs one described.
+            let advice = arch == .aarch64
+                ? "for an aarch64 CPU pass --hwcap and --hwcap2 (getauxval(AT_HWCAP), (AT_HWCAP2)), or run the fatbin there with POLYBIN_EXPLAIN=1"
+                : host.arch != FeatureSet.host.arch
+                    ? "--hwcap and --hwcap2 describe an aarch64 CPU: drop them to explain for this machine"
+                    : "run the fatbin on an \(arch.name) machine with POLYBIN_EXPLAIN=1"
+            throw PolybinError("\(bundle.path): its builds are \(arch.name) and the CPU to explain for is \(host.arch.name); \(advice)")
         }
         let selected = bundle.select(for: host)
         return (bundle.decisionTable(for: host, chosen: selected), selected)
@@ -112,11 +121,21 @@ public enum Fatbin {
             }, files: nil)
     }
 
+    /// The text of `inspect`. Identical contents are stored once (the packers share one copy
+    /// between entries with the same SHA-256): the later entries say "stored with" the first
+    /// instead of counting its stored bytes again, so the stored sizes shown add up to no more
+    /// than the payload. (The JSON keeps each entry's stored_size.)
     public static func describe(_ report: Report) -> String {
+        var firstWith: [String: String] = [:]
+        let stored = { (name: String, sha256: String, size: UInt64, how: String) -> String in
+            if let first = firstWith[sha256] { return "stored with \(first)" }
+            firstWith[sha256] = name
+            return "stored \(size) (\(how))"
+        }
         if let files = report.files {
             var lines = ["\(report.path): embedded files, \(report.file_size) bytes, payload \(report.bundle_size) bytes, \(files.count) file\(files.count == 1 ? "" : "s")"]
             for f in files {
-                lines.append("  \(f.name)  \(f.size) bytes  stored \(f.stored_size) (\(f.codec))  sha256 \(f.sha256)")
+                lines.append("  \(f.name)  \(f.size) bytes  \(stored(f.name, f.sha256, f.stored_size, f.codec))  sha256 \(f.sha256)")
             }
             return lines.joined(separator: "\n") + "\n"
         }
@@ -124,7 +143,7 @@ public enum Fatbin {
         var lines = ["\(report.path): \(kind), \(report.file_size) bytes, payload \(report.bundle_size) bytes, exec order \((report.exec_order ?? []).joined(separator: ","))"]
         for f in report.flavors ?? [] {
             let how = f.reference.map { "delta against \($0)" } ?? f.codec
-            lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  stored \(f.stored_size) (\(how))  sha256 \(f.sha256)")
+            lines.append("  \(f.name)  level \(f.level)  \(f.size) bytes  \(stored(f.name, f.sha256, f.stored_size, how))  sha256 \(f.sha256)")
             if !f.features.isEmpty { lines.append("    requires: \(f.features.joined(separator: " "))") }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -140,6 +140,9 @@ public struct FilesPacker {
         let frames = try CompressedSpool()
         spool = frames
         let measured = try files.map { try Files.sizeOrContent(of: $0.path) }
+        // Its own phase: the seconds zstd takes are not the walk's.
+        let progress = self.progress
+        progress.begin("compressing", total: measured.reduce(0) { $0 + UInt64($1.size) })
         let isLarge = measured.map { $0.content == nil && $0.size >= Packed.streamThreshold }
         var made = [Compressed?](repeating: nil, count: files.count)
         let small = files.indices.filter { !isLarge[$0] }
@@ -150,6 +153,7 @@ public struct FilesPacker {
                 let content = try measured[i].content ?? Files.read(files[i].path)
                 let frame = try Compression.zstd(content, level: level)
                 let kept = frame.count < content.count ? try frames.append(frame) : nil
+                progress.advance(by: UInt64(content.count))
                 return Compressed(hash: SHA256.digest(content), size: UInt64(content.count), frame: kept,
                                   content: kept == nil ? measured[i].content : nil)
             }
@@ -157,6 +161,7 @@ public struct FilesPacker {
         for (j, i) in small.enumerated() { made[i] = try results[j]!.get() }
         for i in files.indices where isLarge[i] {
             made[i] = try compressLarge(files[i].path, size: measured[i].size, level: level, into: frames)
+            progress.advance(by: UInt64(measured[i].size))
         }
         return made.map { $0! }
     }

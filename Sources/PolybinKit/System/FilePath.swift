@@ -1,7 +1,7 @@
 import Glibc
 
 /// A path as the kernel sees it: bytes, not text. Names read from a directory keep every
-/// byte, including ones that are not UTF-8; only messages decode them (lossily, for display).
+/// byte, including ones that are not UTF-8; only messages decode them (for display).
 public struct FilePath: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// The path's bytes, without a terminating NUL.
     public var bytes: [UInt8]
@@ -10,8 +10,26 @@ public struct FilePath: Hashable, Sendable, CustomStringConvertible, Expressible
     public init(_ string: String) { bytes = Array(string.utf8) }
     public init(stringLiteral value: String) { self.init(value) }
 
-    /// The path for messages: bytes that are not UTF-8 show as U+FFFD.
-    public var description: String { String(decoding: bytes, as: UTF8.self) }
+    /// The path for messages: a byte that is not part of UTF-8 text shows as `\xFF` (its
+    /// value), so that the message names the file a user can find, not U+FFFD.
+    public var description: String {
+        if let text = string { return text }
+        var out = ""
+        var i = 0
+        outer: while i < bytes.count {
+            for length in 1...4 where i + length <= bytes.count {
+                if let text = String(validating: bytes[i..<i + length], as: UTF8.self) {
+                    out += text
+                    i += length
+                    continue outer
+                }
+            }
+            let hex = Array("0123456789ABCDEF")
+            out += "\\x\(hex[Int(bytes[i] >> 4)])\(hex[Int(bytes[i] & 15)])"
+            i += 1
+        }
+        return out
+    }
 
     /// The path as text, or nil when its bytes are not UTF-8.
     public var string: String? { String(validating: bytes, as: UTF8.self) }

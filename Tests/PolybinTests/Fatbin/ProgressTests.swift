@@ -109,7 +109,8 @@ import Testing
                 ["polybin: walking  3 files", "polybin: writing C"]
             },
             Verb(name: "embed --compress", arguments: "embed --name assets --compress -o OUT/assets.o FIX/tree") { _ in
-                ["polybin: walking  3 files", "polybin: writing  ", " MB/s"]
+                // Compressing is a phase of its own, not more seconds of the walk.
+                ["polybin: walking  3 files", "polybin: compressing  ", "polybin: writing  ", " MB/s"]
             },
             Verb(name: "object", arguments: "object FIX/app.bundle -o OUT/payload.o") { f in
                 ["polybin: writing  \(Progress.megabytes(f.bundleSize)) of \(Progress.megabytes(f.bundleSize)) MB", " MB/s"]
@@ -161,5 +162,62 @@ import Testing
         #expect(piped.status == 0, "\(piped.err)")
         #expect(piped.err.isEmpty, "\(verb.name) in a pipe: \(piped.err.debugDescription)")
         #expect(piped.out.isEmpty, "\(verb.name) in a pipe: \(piped.out.debugDescription)")
+    }
+
+    // MARK: the line on a real terminal
+
+    /// The rows a terminal would show: each draw starts with `\r\e[K`; the text between two
+    /// of them is one draw.
+    static func draws(_ output: String) -> [String] {
+        output.components(separatedBy: "\r\u{1B}[K").filter { !$0.isEmpty }
+    }
+
+    /// At 10 columns every draw fits in 9 (the cursor never reaches the last column, where
+    /// the terminal would wrap and `\r` could erase only the last row); on a wide terminal the
+    /// whole line shows.
+    @Test func theLineFitsTheTerminalsWidth() throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let command = try Self.packCommand(in: dir, quiet: false)
+        let narrow = try Self.underTerminal("stty cols 10; \(command)")
+        #expect(narrow.status == 0, "\(narrow.out)")
+        let draws = Self.draws(narrow.out)
+        #expect(!draws.isEmpty, "\(narrow.out.debugDescription)")
+        for draw in draws { #expect(draw.count <= 9 && !draw.contains("\n"), "\(draw.debugDescription) does not fit 10 columns") }
+        #expect(draws.contains("polybin: "), "\(draws)")
+
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("out.bundle"))
+        let wide = try Self.underTerminal("stty cols 200; \(command)")
+        #expect(Self.draws(wide.out).contains { $0.hasPrefix("polybin: compressing  ") && $0.contains(" of 3.1 MB") }, "\(wide.out.debugDescription)")
+    }
+
+    /// Ctrl-C (SIGINT) in the middle of a step erases the line before polybin dies of it, so
+    /// the shell's prompt does not follow a stale progress line; so do SIGTERM and SIGHUP.
+    @Test(arguments: ["INT", "TERM", "HUP"])
+    func aSignalErasesTheLine(signal: String) throws {
+        let dir = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // 24 MiB of random bytes at level 19: seconds of compressing, so the signal comes
+        // while the line shows (the test checks that it did).
+        let build = dir.appendingPathComponent("build")
+        try Data(BundleRoundTripTests.fakeExecutable(BundleRoundTripTests.randomBytes(24 << 20, seed: 9))).write(to: build)
+        let pack = "POLYBIN_PROGRESS_DELAY=0 '\(TestEnvironment.polybin)' pack --level 19 -o '\(dir.path)/out.bundle' --flavor 'x86-64=\(build.path)'"
+        // Signalled once its temporary output exists and a draw has had time to happen. Job
+        // control on: a shell without it starts background jobs with SIGINT ignored.
+        let script = """
+            set -m
+            \(pack) & pid=$!
+            while ! ls -a '\(dir.path)' | grep -q '^\\.out\\.bundle\\.tmp-'; do sleep 0.1; done
+            sleep 0.5; kill -\(signal) $pid; wait $pid; echo "exit $?" >'\(dir.path)/status'
+            """
+        let result = try Self.underTerminal(script)
+        let status = try String(contentsOf: dir.appendingPathComponent("status"), encoding: .utf8)
+        try #require(status != "exit 0\n", "the pack ended before the signal: give it more to compress")
+        #expect(Self.draws(result.out).contains { $0.hasPrefix("polybin: ") }, "no line was drawn: \(result.out.debugDescription)")
+        // The last draw is followed by an erase (the shell's report of the signal comes after).
+        let lastDraw = try #require(result.out.range(of: "\r\u{1B}[Kpolybin: ", options: .backwards))
+        #expect(result.out[lastDraw.upperBound...].contains("\r\u{1B}[K"),
+                "the line was left on the screen: \(result.out[lastDraw.lowerBound...].prefix(300).debugDescription)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out.bundle").path))
     }
 }

@@ -36,6 +36,10 @@ import Testing
         let install = TestEnvironment.root.appendingPathComponent("tools/install").path
 
         let first = dir.appendingPathComponent("first")
+        // A user's file where the CMake package goes: the install neither replaces nor removes it.
+        let mine = "lib/cmake/Polybin/Mine.cmake"
+        try manager.createDirectory(at: first.appendingPathComponent("lib/cmake/Polybin"), withIntermediateDirectories: true)
+        try Data("mine\n".utf8).write(to: first.appendingPathComponent(mine))
         let installing = try run(install, ["--scratch-path", scratch, first.path], environment: ["POLYBIN_PREBUILT": "1"])
         #expect(installing.status == 0, "tools/install: \(installing.err)")
         for path in Self.installed {
@@ -133,10 +137,69 @@ import Testing
             Issue.record("/usr/lib/libphp8.2.so is missing: run tools/bootstrap (it installs libphp8.2-embed)")
         }
 
+        // Uninstalling removes what the install wrote and nothing else: not a user's runner
+        // archive beside the installed ones, not the user's CMake file, not an installed file
+        // the user edited (named as kept); the directories the install made go once empty.
+        try Data("mine\n".utf8).write(to: prefix.appendingPathComponent("lib/polybin/libPolybinRunner-mine.a"))
+        let makefile = prefix.appendingPathComponent("share/polybin/polybin.mk")
+        try (try Data(contentsOf: makefile) + Data("# edited\n".utf8)).write(to: makefile)
         let removing = try run(install, ["--uninstall", prefix.path])
         #expect(removing.status == 0, "tools/install --uninstall: \(removing.err)")
-        for path in Self.installed {
-            #expect(!manager.fileExists(atPath: prefix.appendingPathComponent(path).path), "\(path) was not removed")
+        #expect(removing.err.contains("kept \(makefile.path): changed since it was installed"), "\(removing.err)")
+        let left = try Self.listing(prefix)
+        #expect(left == ["lib", "lib/cmake", "lib/cmake/Polybin", mine, "lib/polybin", "lib/polybin/libPolybinRunner-mine.a",
+                         "share", "share/polybin", "share/polybin/polybin.mk"], "\(left)")
+        try manager.removeItem(at: makefile)
+        let again = try run(install, ["--uninstall", prefix.path])
+        #expect(again.status == 0 && again.err.contains("nothing of polybin's to remove"), "\(again.err)")
+    }
+
+    /// Every path under `prefix`, relative to it, sorted.
+    static func listing(_ prefix: URL) throws -> [String] {
+        try run("/bin/sh", ["-c", "cd '\(prefix.path)' && find . -mindepth 1 | sed 's|^\\./||' | LC_ALL=C sort"])
+            .out.split(separator: "\n").map(String.init)
+    }
+
+    /// An install older than installed-files loses only the exact names tools/install wrote:
+    /// a user's files beside them, even ones a glob of those names would match, stay.
+    @Test func uninstallingAnOlderInstallRemovesOnlyTheNamesItWrote() throws {
+        let prefix = try TestEnvironment.temporaryDirectory("polybin-uninstall")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let written = Self.installed + ["lib/cmake/Polybin/PolybinConfig.cmake", "lib/cmake/Polybin/PolybinLocate.cmake"]
+        let users = ["lib/polybin/libPolybinRunner-mine.a", "lib/cmake/Polybin/Mine.cmake", "bin/other"]
+        for path in written + users {
+            let url = prefix.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(path.utf8).write(to: url)
         }
+        let install = TestEnvironment.root.appendingPathComponent("tools/install").path
+        let removing = try run(install, ["--uninstall", prefix.path])
+        #expect(removing.status == 0 && removing.err.contains("removed polybin from \(prefix.path) (\(written.count) files)"), "\(removing.err)")
+        for path in written { #expect(!FileManager.default.fileExists(atPath: prefix.appendingPathComponent(path).path), "\(path) stayed") }
+        for path in users { #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent(path).path), "\(path) was removed") }
+        let nothing = try run(install, ["--uninstall", prefix.appendingPathComponent("empty").path])
+        #expect(nothing.status == 0 && nothing.err.contains("nothing of polybin's to remove"), "\(nothing.err)")
+        #expect(!nothing.err.contains("removed"), "\(nothing.err)")
+    }
+
+    /// installed-files is data, not trust: a path in it leading out of the prefix (`..`, or
+    /// through a symbolic link) is never removed, nor a file whose hash differs.
+    @Test func uninstallNeverRemovesOutsideThePrefix() throws {
+        let dir = try TestEnvironment.temporaryDirectory("polybin-uninstall-outside")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let prefix = dir.appendingPathComponent("prefix"), outside = dir.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("share/polybin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try Data("victim\n".utf8).write(to: outside.appendingPathComponent("victim"))
+        try FileManager.default.createSymbolicLink(at: prefix.appendingPathComponent("lib"), withDestinationURL: outside)
+        let hash = try run("/bin/sh", ["-c", "sha256sum '\(outside.path)/victim' | cut -c1-64"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Data("file\t\(hash)\t../outside/victim\nfile\t\(hash)\tlib/victim\ndir\t-\tlib\ndir\t-\t..\n".utf8)
+            .write(to: prefix.appendingPathComponent("share/polybin/installed-files"))
+        let install = TestEnvironment.root.appendingPathComponent("tools/install").path
+        let removing = try run(install, ["--uninstall", prefix.path])
+        #expect(removing.status == 0, "\(removing.err)")
+        #expect(FileManager.default.fileExists(atPath: outside.appendingPathComponent("victim").path), "a file outside the prefix was removed")
+        #expect(FileManager.default.fileExists(atPath: dir.path))
+        #expect(removing.err.contains("not a path inside"), "\(removing.err)")
     }
 }
