@@ -89,8 +89,7 @@ struct Pack: ParsableCommand {
         try perform {
             var (packer, flavors) = try flavorOptions.packer()
             packer.progress = progressOptions.progress
-            try OutputRule.check(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
-            try Files.create(FilePath(output)) { fd in _ = try packer.pack(flavors, into: fd, at: 0) }
+            try Fatbin.pack(flavors: flavors, packer: packer, output: output)
         }
     }
 }
@@ -109,19 +108,7 @@ struct Object: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try OutputRule.check(output, inputs: [(bundle, "the bundle it is made from")])
-            // Checked in place, then copied into the object by the kernel: never read into memory.
-            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
-            let arch = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)
-            let layout = ObjectEmitter(symbol: symbol, section: section, machine: .init(arch)).layout(payloadSize: UInt64(file.count))
-            let input = try Files.openForReading(FilePath(bundle))
-            defer { try? input.close() }
-            try Files.create(FilePath(output)) { fd in
-                try fd.resize(to: layout.size)
-                try layout.writeAround(into: fd)
-                progress.begin("writing", total: UInt64(file.count))
-                try fd.copy(from: input, at: 0, count: UInt64(file.count), to: layout.payloadOffset, progress: progress)
-            }
+            try Emit.object(bundle: bundle, output: output, symbol: symbol, section: section, target: target, progress: progress)
         }
     }
 }
@@ -140,21 +127,7 @@ struct GenerateC: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try OutputRule.check(output, inputs: [(bundle, "the bundle it is made from")])
-            progress.begin("writing C", total: 0)
-            // Checked in place, then read a MiB at a time into the literal: never held whole.
-            let opened = try LoadedBundle.mappedBundleFile(bundle), file = opened.file
-            _ = try Architecture.target(target?.name, fatbinArch: opened.arch, path: bundle)   // refuses another architecture's fatbin
-            let name = String(bundle.split(separator: "/").last ?? Substring(bundle))
-            let emitter = CEmitter(symbol: symbol, section: section)
-            let input = try Files.openForReading(FilePath(bundle))
-            defer { try? input.close() }
-            try Files.create(FilePath(output)) { fd in
-                try fd.write(emitter.sourcePrefix(generatedFrom: name))
-                try emitter.writeDefinitions(size: UInt64(file.count), to: fd.write) { literal in
-                    try input.stream(count: UInt64(file.count), literal.write)
-                }
-            }
+            try Emit.c(bundle: bundle, output: output, symbol: symbol, section: section, target: target, progress: progress)
         }
     }
 }
@@ -172,11 +145,9 @@ struct Link: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try OutputRule.check(output, inputs: [(payload, "the payload object"), (runner ?? "", "the runner archive")])
-            try Linker.checkPayloadObject(payload, progress: progress)
             var linker = Linker(compiler: cc, runnerArchive: runner)
             linker.progress = progress
-            try linker.link(payloadObject: payload, output: output)
+            try Fatbin.link(payloadObject: payload, output: output, linker: linker)
         }
     }
 }
@@ -240,8 +211,7 @@ struct Extract: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try OutputRule.check(output, inputs: [(file, "the file it extracts from")])
-            try Fatbin.extract(LoadedBundle(path: file), flavor: flavor, output: output, progress: progress)
+            try Fatbin.extract(from: file, flavor: flavor, output: output, progress: progress)
         }
     }
 }

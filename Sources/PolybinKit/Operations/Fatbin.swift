@@ -46,6 +46,20 @@ public enum Fatbin {
         }
     }
 
+    /// `polybin pack`: the builds into a bundle file, the first step of `build` alone.
+    public static func pack(flavors: [Flavor], packer: FatbinPacker, output: String) throws {
+        try OutputRule.check(output, inputs: flavors.map { ($0.path, "the input of flavor \($0.name)") })
+        try Files.create(FilePath(output)) { fd in _ = try packer.pack(flavors, into: fd, at: 0) }
+    }
+
+    /// `polybin link`: a payload object the user made (checked first: it must hold a fatbin
+    /// payload and nothing that would replace the runner) linked with the runner.
+    public static func link(payloadObject: String, output: String, linker: Linker) throws {
+        try OutputRule.check(output, inputs: [(payloadObject, "the payload object"), (linker.explicitRunnerArchive ?? "", "the runner archive")])
+        try Linker.checkPayloadObject(payloadObject, progress: linker.progress)
+        try linker.link(payloadObject: payloadObject, output: output)
+    }
+
     /// The decision table the runner prints under POLYBIN_EXPLAIN=1, chosen and formatted by
     /// the same C code (pb_select, pb_explain_format).
     /// `host` is this machine unless given (an aarch64 CPU described by its HWCAP words, say).
@@ -156,6 +170,12 @@ public enum Fatbin {
     }
 
     /// `polybin extract`: the named build, byte-identical to the one packed.
+    /// `polybin extract`: the output checked before the file is read.
+    public static func extract(from path: String, flavor: String, output: String, progress: Progress = .silent) throws {
+        try OutputRule.check(output, inputs: [(path, "the file it extracts from")])
+        try extract(LoadedBundle(path: path), flavor: flavor, output: output, progress: progress)
+    }
+
     public static func extract(_ bundle: LoadedBundle, flavor: String, output: String, progress: Progress = .silent) throws {
         guard let entry = bundle.entry(named: flavor) else {
             throw PolybinError("\(bundle.path): no flavor named \(flavor) (has: \(bundle.entries.map(\.name).joined(separator: ", ")))")
