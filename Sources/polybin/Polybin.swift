@@ -94,13 +94,18 @@ struct Pack: ParsableCommand {
     }
 }
 
+/// Where `object` and `generate-c` put the bundle: its symbol and section.
+struct PayloadOptions: ParsableArguments {
+    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
+    @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
+}
+
 struct Object: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Turn a bundle into a relocatable object (.rodata, aligned, non-executable stack).")
 
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The object file to write.") var output: String
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
-    @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
+    @OptionGroup var payload: PayloadOptions
     @Option(help: "The object's architecture (default: a fatbin's own, else this machine's).") var target: Architecture?
     @OptionGroup var progressOptions: ProgressOptions
 
@@ -108,7 +113,7 @@ struct Object: ParsableCommand {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Emit.object(bundle: bundle, output: output, symbol: symbol, section: section, target: target, progress: progress)
+            try Emit.object(bundle: bundle, output: output, symbol: payload.symbol, section: payload.section, target: target, progress: progress)
         }
     }
 }
@@ -119,15 +124,14 @@ struct GenerateC: ParsableCommand {
     @Argument(help: "The bundle file.") var bundle: String
     @Option(name: .shortAndLong, help: "The C file to write.") var output: String
     @Option(help: "The architecture the C is compiled for: the C is the same for both; a fatbin of another architecture is refused.") var target: Architecture?
-    @Option(help: "The payload's symbol; SYMBOL_size holds its size.") var symbol = Fatbin.payloadSymbol
-    @Option(help: "The payload's section (the fatbin runner's is .polybin).") var section = Fatbin.payloadSection
+    @OptionGroup var payload: PayloadOptions
     @OptionGroup var progressOptions: ProgressOptions
 
     func run() throws {
         try perform {
             let progress = progressOptions.progress
             defer { progress.end() }
-            try Emit.c(bundle: bundle, output: output, symbol: symbol, section: section, target: target, progress: progress)
+            try Emit.c(bundle: bundle, output: output, symbol: payload.symbol, section: payload.section, target: target, progress: progress)
         }
     }
 }
