@@ -6,11 +6,15 @@ import Testing
 /// a directory outside the checkout with no polybin on PATH; it is self-contained, and does
 /// both with the toolchain's Swift runtime hidden.
 @Suite struct InstallTests {
-    static let installed = [
+    /// What an install writes: the names tools/install wrote before it kept installed-files,
+    /// and the PHP host, which came with installed-files.
+    static let installedBeforeTheManifest = [
         "bin/polybin", "lib/polybin/libPolybinRunner.a", "share/polybin/polybin.mk",
         "share/bash-completion/completions/polybin", "share/zsh/site-functions/_polybin",
-        "share/fish/vendor_completions.d/polybin.fish", "share/polybin/php-host/php-host.mk",
-        "share/polybin/php-host/cpolybin/contract/cache_dir.c",
+        "share/fish/vendor_completions.d/polybin.fish",
+    ]
+    static let installed = installedBeforeTheManifest + [
+        "share/polybin/php-host/php-host.mk", "share/polybin/php-host/cpolybin/contract/cache_dir.c",
     ]
 
     /// Where the checkout's polybin loads libswiftCore.so from (the toolchain's runtime).
@@ -165,7 +169,7 @@ import Testing
     @Test func uninstallingAnOlderInstallRemovesOnlyTheNamesItWrote() throws {
         let prefix = try TestEnvironment.temporaryDirectory("polybin-uninstall")
         defer { try? FileManager.default.removeItem(at: prefix) }
-        let written = Self.installed + ["lib/cmake/Polybin/PolybinConfig.cmake", "lib/cmake/Polybin/PolybinLocate.cmake"]
+        let written = Self.installedBeforeTheManifest + ["lib/cmake/Polybin/PolybinConfig.cmake", "lib/cmake/Polybin/PolybinLocate.cmake"]
         let users = ["lib/polybin/libPolybinRunner-mine.a", "lib/cmake/Polybin/Mine.cmake", "bin/other"]
         for path in written + users {
             let url = prefix.appendingPathComponent(path)
