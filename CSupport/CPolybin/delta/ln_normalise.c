@@ -47,8 +47,12 @@ static uint64_t keep_walkable(pb_elf *elf, ln_function *table, uint64_t count)
 static ln_function *function_table(pb_elf *elf, uint64_t *count)
 {
     pb_elf_section section;
+    const uint8_t *bytes;
     uint64_t capacity = 1;
-    if (pb_elf_section_named(elf, ".eh_frame", &section) == PB_ELF_OK) capacity += pb_elf_frames_capacity(section.size);
+    /* only a section whose bytes are in the file: its size bounds the allocation */
+    if (pb_elf_section_named(elf, ".eh_frame", &section) == PB_ELF_OK &&
+        pb_elf_section_bytes(elf, &section, &bytes) == PB_ELF_OK)
+        capacity += pb_elf_frames_capacity(section.size);
     capacity += elf->section_count;
     pb_elf_function *fdes = malloc(capacity * sizeof *fdes);
     ln_function *table = malloc(capacity * sizeof *table);
