@@ -20,7 +20,7 @@ const char *pb_delta_status_message(pb_delta_status status)
     return "unknown status";
 }
 
-static pb_delta_status fail(pb_delta_status status, char *reason, size_t reason_size, const char *format, ...)
+pb_delta_status ln_fail(pb_delta_status status, char *reason, size_t reason_size, const char *format, ...)
 {
     if (reason && reason_size) {
         va_list args;
@@ -47,14 +47,14 @@ pb_delta_status pb_delta_denormalise(const uint8_t *normalised, size_t size, con
                                      uint8_t *out, size_t out_capacity, char *reason, size_t reason_size)
 {
     if (!normalised || !out || out_capacity < size)
-        return fail(PB_DELTA_E_ARGUMENT, reason, reason_size, "the output holds %zu bytes, the build %zu", out_capacity, size);
+        return ln_fail(PB_DELTA_E_ARGUMENT, reason, reason_size, "the output holds %zu bytes, the build %zu", out_capacity, size);
     ln_side side, reference;
     if (!ln_side_parse(side_bytes, side_size, &side))
-        return fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the side block is malformed");
+        return ln_fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the side block is malformed");
     int self = side.flags & LN_SIDE_SELF;
     if (!self && (!ln_side_parse(reference_side, reference_side_size, &reference) ||
                   !(reference.flags & LN_SIDE_SELF) || reference.arch != side.arch))
-        return fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the reference's side block is malformed");
+        return ln_fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the reference's side block is malformed");
     /* each entry took at least two bytes of its side block: tables stay within a multiple of it */
     ln_pass pass;
     memset(&pass, 0, sizeof pass);
@@ -62,11 +62,11 @@ pb_delta_status pb_delta_denormalise(const uint8_t *normalised, size_t size, con
     pass.out = out;
     pass.size = size;
     if (pb_elf_open(&pass.elf, normalised, size, 0) != PB_ELF_OK)
-        return fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the normalised build is not ELF: %s", pass.elf.reason);
+        return ln_fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the normalised build is not ELF: %s", pass.elf.reason);
     pass.machine = pass.elf.header.machine;
     if ((side.arch == LN_ARCH_X86_64) != (pass.machine == PB_EM_X86_64) ||
         (side.arch == LN_ARCH_AARCH64) != (pass.machine == PB_EM_AARCH64))
-        return fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the side block is for another machine");
+        return ln_fail(PB_DELTA_E_CORRUPT, reason, reason_size, "the side block is for another machine");
 
     pb_delta_status status = PB_DELTA_OK;
     ln_function *r = NULL, *t = NULL;
@@ -118,8 +118,8 @@ pb_delta_status pb_delta_denormalise(const uint8_t *normalised, size_t size, con
     free(r_to_t);
     free(runs);
     free(map.r_page);
-    if (status == PB_DELTA_E_MEMORY) return fail(status, reason, reason_size, "out of memory for the function tables");
+    if (status == PB_DELTA_E_MEMORY) return ln_fail(status, reason, reason_size, "out of memory for the function tables");
     if (status != PB_DELTA_OK)
-        return fail(status, reason, reason_size, "the side block does not describe the normalised build");
+        return ln_fail(status, reason, reason_size, "the side block does not describe the normalised build");
     return PB_DELTA_OK;
 }

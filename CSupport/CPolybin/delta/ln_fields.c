@@ -60,6 +60,19 @@ static int64_t find_r_function(const ln_map *map, uint64_t v)
     return i < map->r_count && map->r[i].start <= v ? (int64_t)i : -1;
 }
 
+/* The last run starting at or before `address`, in T's addresses or R's (runs are monotone in
+ * both), or NULL. */
+static const ln_run *last_run(const ln_map *map, uint64_t address, int in_t)
+{
+    uint64_t low = 0, high = map->run_count;
+    while (low < high) {
+        uint64_t middle = low + (high - low) / 2;
+        if ((in_t ? map->runs[middle].t_start : map->runs[middle].r_start) <= address) low = middle + 1;
+        else high = middle;
+    }
+    return low ? &map->runs[low - 1] : NULL;
+}
+
 uint64_t ln_forward(const ln_map *map, uint64_t t, int64_t k)
 {
     if (map->self) return t;
@@ -69,14 +82,8 @@ uint64_t ln_forward(const ln_map *map, uint64_t t, int64_t k)
         uint64_t offset = t - map->t[k].start;
         if (offset < m->size) return m->start + offset;
     }
-    /* the last run starting at or before t, in T's addresses (runs are monotone in both) */
-    uint64_t low = 0, high = map->run_count;
-    while (low < high) {
-        uint64_t middle = low + (high - low) / 2;
-        if (map->runs[middle].t_start <= t) low = middle + 1;
-        else high = middle;
-    }
-    return low ? t - map->runs[low - 1].t_start + map->runs[low - 1].r_start : t;
+    const ln_run *run = last_run(map, t, 1);
+    return run ? t - run->t_start + run->r_start : t;
 }
 
 uint64_t ln_backward(const ln_map *map, uint64_t v, int64_t m)
@@ -84,13 +91,8 @@ uint64_t ln_backward(const ln_map *map, uint64_t v, int64_t m)
     if (map->self) return v;
     if (m < 0 || v - map->r[m].start >= map->r[m].size) m = find_r_function(map, v);
     if (m >= 0 && map->r_to_t[m] >= 0) return map->t[map->r_to_t[m]].start + (v - map->r[m].start);
-    uint64_t low = 0, high = map->run_count;
-    while (low < high) {
-        uint64_t middle = low + (high - low) / 2;
-        if (map->runs[middle].r_start <= v) low = middle + 1;
-        else high = middle;
-    }
-    return low ? v - map->runs[low - 1].r_start + map->runs[low - 1].t_start : v;
+    const ln_run *run = last_run(map, v, 0);
+    return run ? v - run->r_start + run->t_start : v;
 }
 
 /* ---- Fields ---- */

@@ -44,6 +44,10 @@ uint64_t ln_forward(const ln_map *map, uint64_t t, int64_t k);
 /* label -> T address. `m` is the R function to try first, -1 if none. */
 uint64_t ln_backward(const ln_map *map, uint64_t v, int64_t m);
 
+/* Writes one line into `reason` (when given) and returns `status` (ln_denormalise.c). */
+pb_delta_status ln_fail(pb_delta_status status, char *reason, size_t reason_size, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- The side block (ln_side.c; format in docs/delta.md) ---- */
 typedef struct ln_buffer {
     uint8_t *bytes;

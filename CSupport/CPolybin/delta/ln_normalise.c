@@ -1,22 +1,10 @@
 /* The LN normaliser (pb_delta.h): the packer's half. It builds both function tables from
  * `.eh_frame`, matches them, learns the shift runs, runs the field pass, writes the side block
  * and proves the result by rebuilding the build through the runner's denormaliser. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ln_internal.h"
-
-static pb_delta_status fail(pb_delta_status status, char *reason, size_t reason_size, const char *format, ...)
-{
-    if (reason && reason_size) {
-        va_list args;
-        va_start(args, format);
-        vsnprintf(reason, reason_size, format, args);
-        va_end(args);
-    }
-    return status;
-}
 
 static int by_start(const void *a, const void *b)
 {
@@ -135,19 +123,19 @@ pb_delta_status pb_delta_normalise(const uint8_t *build, size_t size, const uint
                                    char *reason, size_t reason_size)
 {
     if (!build || !out || !side || !side_size || out == build)
-        return fail(PB_DELTA_E_ARGUMENT, reason, reason_size, "bad arguments");
+        return ln_fail(PB_DELTA_E_ARGUMENT, reason, reason_size, "bad arguments");
     *side = NULL;
     *side_size = 0;
     pb_elf t_elf, r_elf;
     if (pb_elf_open(&t_elf, build, size, 0) != PB_ELF_OK)
-        return fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "%s", t_elf.reason);
+        return ln_fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "%s", t_elf.reason);
     uint16_t machine = t_elf.header.machine;
     if (machine != PB_EM_X86_64 && machine != PB_EM_AARCH64)
-        return fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "machine %u is neither x86-64 nor aarch64", machine);
+        return ln_fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "machine %u is neither x86-64 nor aarch64", machine);
     if (reference && pb_elf_open(&r_elf, reference, reference_size, 0) != PB_ELF_OK)
-        return fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "the reference: %s", r_elf.reason);
+        return ln_fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "the reference: %s", r_elf.reason);
     if (reference && r_elf.header.machine != machine)
-        return fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "the reference is for another machine");
+        return ln_fail(PB_DELTA_E_UNSUPPORTED, reason, reason_size, "the reference is for another machine");
     uint8_t arch = machine == PB_EM_X86_64 ? LN_ARCH_X86_64 : LN_ARCH_AARCH64;
 
     pb_delta_status status = PB_DELTA_OK;
@@ -176,11 +164,11 @@ pb_delta_status pb_delta_normalise(const uint8_t *build, size_t size, const uint
     ln_buffer block = {0}, reference_block = {0};
     uint8_t *check = NULL;
     if (!t || (reference && (!r || !runs || !r_to_t))) {
-        status = fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the function tables");
+        status = ln_fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the function tables");
         goto done;
     }
     if (!ln_map_index(&map)) {
-        status = fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the function index");
+        status = ln_fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the function index");
         goto done;
     }
     memcpy(out, build, size);
@@ -192,7 +180,7 @@ pb_delta_status pb_delta_normalise(const uint8_t *build, size_t size, const uint
     if (reference) ln_side_write(&reference_block, arch, LN_SIDE_SELF, 0, r, r_count, NULL, NULL, 0, NULL, 0);
     check = malloc(size ? size : 1);
     if (pass.failed || block.failed || reference_block.failed || !check) {
-        status = fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the side block");
+        status = ln_fail(PB_DELTA_E_MEMORY, reason, reason_size, "out of memory for the side block");
         goto done;
     }
     /* The proof: the runner's own path must give the build back. */
@@ -200,7 +188,7 @@ pb_delta_status pb_delta_normalise(const uint8_t *build, size_t size, const uint
     pb_delta_status back = pb_delta_denormalise(out, size, block.bytes, block.size, reference_block.bytes,
                                                 reference_block.size, check, size, why, sizeof why);
     if (back != PB_DELTA_OK || memcmp(check, build, size) != 0) {
-        status = fail(PB_DELTA_E_MISMATCH, reason, reason_size, "the normalised build does not turn back into the build%s%s",
+        status = ln_fail(PB_DELTA_E_MISMATCH, reason, reason_size, "the normalised build does not turn back into the build%s%s",
                       back != PB_DELTA_OK ? ": " : "", back != PB_DELTA_OK ? why : "");
         goto done;
     }
