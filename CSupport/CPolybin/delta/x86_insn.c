@@ -190,6 +190,11 @@ __attribute__((noinline)) static size_t decode_any(const uint8_t *code, size_t a
                 if (vop == 0x77) {
                     if (op == 0x62) return 0;
                     entry = 0;    /* VZEROUPPER, VZEROALL: no ModRM */
+                } else if (op == 0x62 && vop >= 0x78 && vop <= 0x7B) {
+                    /* EVEX-only conversions (VCVTTPS2UDQ, VCVTPS2UDQ, VCVTUDQ2PD, VCVTUSI2SD,
+                     * ...): ModRM, no immediate, where legacy 0F 78-7B are VMREAD, VMWRITE and
+                     * nothing. GCC emits them at x86-64-v4. */
+                    entry = MODRM;
                 } else if (!(legacy & MODRM)) {
                     return 0;     /* no VEX form (Knights Corner's VEX jcc among them) */
                 } else {

@@ -66,6 +66,38 @@ import Testing
         }
     }
 
+    /// What fuzz_denormalise.c does, on its regression inputs. Even inputs (T's side block,
+    /// R's, the normalised build) are denormalised into an output that ends at a guard page:
+    /// valid-* come back, every other one is refused. Odd inputs are builds: a normalisation
+    /// that succeeds comes back exactly, anything else is a refusal.
+    @Test func denormaliseRegressionInputsAreRefusedOrComeBack() throws {
+        let files = try Self.inputs("denormalise")
+        #expect(!files.isEmpty, "no inputs in \(Self.regressions.path)/denormalise")
+        for file in files {
+            let bytes = [UInt8](try Data(contentsOf: file)), label = file.lastPathComponent
+            guard let mode = bytes.first else { continue }
+            if mode & 1 == 1 {
+                let build = Array(bytes.dropFirst())
+                let reference: [UInt8]? = mode & 2 != 0 ? build : nil
+                let n = LabelNormalisationTests.normalise(build, against: reference)
+                #expect(n.status != PB_DELTA_E_CORRUPT && n.status != PB_DELTA_E_ARGUMENT, "\(label): \(n.reason)")
+                guard n.status == PB_DELTA_OK else { continue }
+                let own = reference.map { LabelNormalisationTests.normalise($0, against: nil).side }
+                let back = LabelNormalisationTests.denormalise(n.bytes, side: n.side, referenceSide: own)
+                #expect(back.status == PB_DELTA_OK && back.bytes == build, "\(label): the round trip differs")
+            } else {
+                guard bytes.count >= 5 else { continue }
+                let sideSize = Int(bytes[1]) | Int(bytes[2]) << 8, referenceSize = Int(bytes[3]) | Int(bytes[4]) << 8
+                guard sideSize + referenceSize <= bytes.count - 5 else { continue }
+                let side = Array(bytes[5..<(5 + sideSize)])
+                let referenceSide = Array(bytes[(5 + sideSize)..<(5 + sideSize + referenceSize)])
+                let normalised = Array(bytes[(5 + sideSize + referenceSize)...])
+                let back = LabelNormalisationTests.denormalise(normalised, side: side, referenceSide: referenceSize > 0 ? referenceSide : nil)
+                #expect((back.status == PB_DELTA_OK) == label.hasPrefix("valid-"), "\(label): \(back.status)")
+            }
+        }
+    }
+
     /// What fuzz_insn.c checks, on its regression inputs, through the same C calls.
     @Test func insnRegressionInputsDecodeWithinTheirBytes() throws {
         let files = try Self.inputs("insn")
