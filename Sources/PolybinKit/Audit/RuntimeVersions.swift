@@ -16,21 +16,24 @@ public struct RuntimeVersions: Equatable, Sendable {
 
     public init(needs: [Need]) { self.needs = needs }
 
-    /// From a file's version needs and dynamic symbols (`versionIndex` names the need).
+    /// From a file's version needs and dynamic symbols (`versionIndex` names the need). One
+    /// entry per library and version family: libstdc++ gives a GLIBCXX_ and a CXXABI_ entry.
     init(needs versionNeeds: [ELFFile.VersionNeed], dynamicSymbols: [ELFFile.Symbol]) {
-        var byLibrary: [String: [ELFFile.VersionNeed]] = [:]
-        var order: [String] = []
+        struct Key: Hashable { var library: String; var prefix: String }
+        var groups: [Key: [ELFFile.VersionNeed]] = [:]
+        var order: [Key] = []
         for need in versionNeeds {
-            if byLibrary[need.library] == nil { order.append(need.library) }
-            byLibrary[need.library, default: []].append(need)
+            let key = Key(library: need.library, prefix: Self.split(need.version).prefix)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(need)
         }
-        needs = order.map { library in
-            let versions = byLibrary[library]!.sorted { Self.compare($0.version, $1.version) < 0 }
+        needs = order.map { key in
+            let versions = groups[key]!.sorted { Self.compare($0.version, $1.version) < 0 }
             let newest = versions.last!
             let indices = Set(versions.filter { $0.version == newest.version }.map(\.index))
             let symbols = dynamicSymbols.filter { $0.section == 0 && indices.contains($0.versionIndex) && !$0.name.isEmpty }
                 .map(\.name)
-            return Need(library: library, newest: newest.version, symbols: Array(Set(symbols)).sorted(),
+            return Need(library: key.library, newest: newest.version, symbols: Array(Set(symbols)).sorted(),
                         versions: versions.map(\.version))
         }
     }
