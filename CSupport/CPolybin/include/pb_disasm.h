@@ -26,4 +26,39 @@ int pb_disasm_available(const char **why);
  * when Zydis refuses the bytes or is not available. */
 size_t pb_disasm_decode(const uint8_t *code, size_t available, pb_disasm_insn *insn);
 
+/* Above this many Zydis ISA sets (4.0 has 186) the sweep counts the rest under the last. */
+#define PB_DISASM_ISA_SETS 256
+
+/* What a linear sweep of one function found (pb_disasm_sweep). */
+typedef struct pb_disasm_sweep_result {
+    uint64_t instructions;
+    uint64_t undecodable;                     /* byte positions Zydis refused, each stepped over */
+    uint32_t counts[PB_DISASM_ISA_SETS];      /* instructions per isa_set id, the ignored ones left out */
+    uint64_t first[PB_DISASM_ISA_SETS];       /* address of the first of each */
+    uint64_t *lea_targets;                    /* RIP-relative lea targets (caller's array) */
+    uint64_t *branch_targets;                 /* direct call and jump targets outside the range */
+    size_t target_capacity;                   /* of each array: size / 2 + 1 is always enough */
+    size_t lea_count, branch_count;           /* how many there were (more than capacity: the rest dropped) */
+} pb_disasm_sweep_result;
+
+/* What a sweep learns of each Zydis mnemonic id on first sight, kept across the sweeps of one
+ * program. Mnemonics named in `ignored` (which must outlive it) are not counted (tzcnt,
+ * xgetbv: ISATable.neverCounts in the tool). */
+#define PB_DISASM_MNEMONIC_IDS 4096
+typedef struct pb_disasm_sweeper {
+    const char *const *ignored;
+    size_t ignored_count;
+    uint8_t kinds[PB_DISASM_MNEMONIC_IDS];
+} pb_disasm_sweeper;
+
+void pb_disasm_sweeper_init(pb_disasm_sweeper *sweeper, const char *const *ignored, size_t ignored_count);
+
+/* Decodes `size` bytes at `address` from the first byte to the last, in C for speed (the
+ * per-instruction work of the audit), adding to `out`. Returns 0 when Zydis is not available. */
+int pb_disasm_sweep(pb_disasm_sweeper *sweeper, const uint8_t *code, uint64_t size, uint64_t address,
+                    pb_disasm_sweep_result *out);
+
+/* Zydis' name of an isa_set id ("AVX2"), NULL when out of range or Zydis is not available. */
+const char *pb_disasm_isa_set_name(uint32_t id);
+
 #endif

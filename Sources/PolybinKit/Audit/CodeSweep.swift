@@ -1,5 +1,6 @@
 import CPolybin
 import CPolybinAudit
+import Glibc
 
 /// A linear sweep of a program's x86-64 code through Zydis (pb_disasm.h): each function of the
 /// `.eh_frame` table (or, without one, each function symbol, or else each executable section)
@@ -45,81 +46,62 @@ package struct CodeSweep {
         return pb_disasm_available(&why) != 0 ? nil : why.map { String(cString: $0) } ?? "x86-64 disassembler unavailable"
     }
 
-    /// One ISA set's classification, computed once per Zydis string (they are static).
-    private struct SetClass {
-        var name: String
-        var features: [String]
-        /// Sets holding an instruction that never counts (tzcnt in BMI1, xgetbv in XSAVE).
-        var checkMnemonic: Bool
-    }
-
     package init(_ elf: ELFFile) throws {
         functions = try Self.ranges(elf)
-        var classes: [UnsafeRawPointer: SetClass?] = [:]
-        var mnemonicKinds: [UnsafeRawPointer: UInt8] = [:]   // 0 other, 1 lea, 2 call or jmp
+        // Per Zydis isa_set id: its name and the features it needs ([] for baseline), learnt once.
+        var sets = [(name: String, features: [String])?](repeating: nil, count: Int(PB_DISASM_ISA_SETS))
+        let ignored = ISATable.neverCounts.sorted().map { strdup($0)! }
+        defer { ignored.forEach { free($0) } }
+        let ignoredPointers = ignored.map { UnsafePointer<CChar>($0) as UnsafePointer<CChar>? }
+        let sweeper = UnsafeMutablePointer<pb_disasm_sweeper>.allocate(capacity: 1)
+        let result = UnsafeMutablePointer<pb_disasm_sweep_result>.allocate(capacity: 1)
+        defer { sweeper.deallocate(); result.deallocate() }
+        // size / 2 + 1 targets of each kind is always enough (a branch takes at least 2 bytes).
+        let largest = Int(functions.map(\.size).max() ?? 0)
+        var lea = [UInt64](repeating: 0, count: largest / 2 + 1), branch = lea
         let base = elf.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        for index in functions.indices {
-            let start = functions[index].start, size = functions[index].size
-            guard size > 0, let offset = elf.fileOffset(ofAddress: start, count: size) else { continue }
-            var f = functions[index]
-            var at: UInt64 = 0
-            var insn = pb_disasm_insn()
-            while at < size {
-                let code = base + Int(offset + at)
-                let length = pb_disasm_decode(code, Int(size - at), &insn)
-                if length == 0 {
-                    undecodable += 1
-                    at += 1
-                    continue
-                }
-                instructions += 1
-                let address = start + at
-                let isa = UnsafeRawPointer(insn.isa_set!)
-                let setClass: SetClass?
-                if let known = classes[isa] {
-                    setClass = known
-                } else {
-                    let name = String(cString: insn.isa_set)
-                    let features = ISATable.requirement(isaSet: name, mnemonic: "")
-                    setClass = features.isEmpty ? nil : SetClass(name: name, features: features, checkMnemonic: name == "BMI1" || name == "XSAVE")
-                    classes[isa] = setClass
-                }
-                if let setClass, !(setClass.checkMnemonic && ISATable.neverCounts.contains(String(cString: insn.mnemonic))) {
-                    if let seen = f.above[setClass.name] {
-                        f.above[setClass.name] = (seen.count + 1, seen.first)
-                    } else {
-                        f.above[setClass.name] = (1, address)
-                        f.features.formUnion(setClass.features)
+        try ignoredPointers.withUnsafeBufferPointer { names in
+            pb_disasm_sweeper_init(sweeper, names.baseAddress, names.count)
+            result.initialize(to: pb_disasm_sweep_result())
+            for index in functions.indices {
+                let start = functions[index].start, size = functions[index].size
+                guard size > 0, let offset = elf.fileOffset(ofAddress: start, count: size) else { continue }
+                let swept = lea.withUnsafeMutableBufferPointer { leaBuffer in
+                    branch.withUnsafeMutableBufferPointer { branchBuffer in
+                        result.pointee.lea_targets = leaBuffer.baseAddress
+                        result.pointee.branch_targets = branchBuffer.baseAddress
+                        result.pointee.target_capacity = leaBuffer.count
+                        return pb_disasm_sweep(sweeper, base + Int(offset), size, start, result)
                     }
                 }
-                if insn.rel_size != 0 || insn.rip_offset != 0 {
-                    let mnemonic = UnsafeRawPointer(insn.mnemonic!)
-                    let kind = mnemonicKinds[mnemonic] ?? {
-                        let name = String(cString: insn.mnemonic)
-                        let kind: UInt8 = name == "lea" ? 1 : (name == "call" || name.hasPrefix("j")) ? 2 : 0
-                        mnemonicKinds[mnemonic] = kind
-                        return kind
+                guard swept != 0 else { throw PolybinError(Self.unavailable ?? "x86-64 disassembler unavailable") }
+                var f = functions[index]
+                // The two arrays in place: a tuple of 256 read by value would be copied per function.
+                let raw = UnsafeMutableRawPointer(result)
+                let counts = (raw + MemoryLayout<pb_disasm_sweep_result>.offset(of: \.counts)!).assumingMemoryBound(to: UInt32.self)
+                let firsts = (raw + MemoryLayout<pb_disasm_sweep_result>.offset(of: \.first)!).assumingMemoryBound(to: UInt64.self)
+                for id in 0..<Int(PB_DISASM_ISA_SETS) where counts[id] != 0 {
+                    let set = sets[id] ?? {
+                        let name = pb_disasm_isa_set_name(UInt32(id)).map { String(cString: $0) } ?? "ISA set \(id)"
+                        let set = (name: name, features: ISATable.requirement(isaSet: name, mnemonic: ""))
+                        sets[id] = set
+                        return set
                     }()
-                    let next = address &+ UInt64(length)
-                    if kind == 1, insn.rip_offset != 0 {
-                        f.leaTargets.append(next &+ UInt64(bitPattern: Int64(Self.signed(code + Int(insn.rip_offset), 4))))
-                    } else if kind == 2, insn.rel_size != 0 {
-                        let target = next &+ UInt64(bitPattern: Int64(Self.signed(code + Int(insn.rel_offset), Int(insn.rel_size))))
-                        if target < start || target >= start + size { f.branchTargets.append(target) }
+                    if !set.features.isEmpty {
+                        f.above[set.name] = (Int(counts[id]), firsts[id])
+                        f.features.formUnion(set.features)
                     }
+                    counts[id] = 0
                 }
-                at += UInt64(length)
+                f.leaTargets = Array(lea.prefix(min(result.pointee.lea_count, lea.count)))
+                f.branchTargets = Array(branch.prefix(min(result.pointee.branch_count, branch.count)))
+                result.pointee.lea_count = 0
+                result.pointee.branch_count = 0
+                bytes += size
+                functions[index] = f
             }
-            bytes += size
-            functions[index] = f
-        }
-    }
-
-    static func signed(_ p: UnsafePointer<UInt8>, _ size: Int) -> Int64 {
-        switch size {
-        case 1: Int64(Int8(bitPattern: p[0]))
-        case 2: Int64(Int16(bitPattern: UInt16(p[0]) | UInt16(p[1]) << 8))
-        default: Int64(Int32(bitPattern: UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24))
+            instructions = result.pointee.instructions
+            undecodable = result.pointee.undecodable
         }
     }
 
