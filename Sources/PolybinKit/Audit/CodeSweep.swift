@@ -35,6 +35,8 @@ package struct CodeSweep {
     }
 
     package var functions: [Function]
+    /// Values of STT_GNU_IFUNC symbols (their resolvers), read with the names.
+    package var ifuncResolvers: Set<UInt64> = []
     /// Bytes decoded, and positions Zydis refused (each stepped over as one byte).
     package var bytes: UInt64 = 0
     package var instructions: UInt64 = 0
@@ -47,7 +49,7 @@ package struct CodeSweep {
     }
 
     package init(_ elf: ELFFile) throws {
-        functions = try Self.ranges(elf)
+        (functions, ifuncResolvers) = try Self.ranges(elf)
         // Per Zydis isa_set id: its name and the features it needs ([] for baseline), learnt once.
         var sets = [(name: String, features: [String])?](repeating: nil, count: Int(PB_DISASM_ISA_SETS))
         let ignored = ISATable.neverCounts.sorted().map { strdup($0)! }
@@ -105,9 +107,13 @@ package struct CodeSweep {
         }
     }
 
-    /// The ranges to sweep, sorted, each named by the function symbol at its start.
-    static func ranges(_ elf: ELFFile) throws -> [Function] {
-        let symbols = ((try? elf.symbols()) ?? nil) ?? ((try? elf.symbols(dynamic: true)) ?? nil) ?? []
+    /// The ranges to sweep, sorted, each named by the function symbol at its start, and the
+    /// IFUNC resolvers the symbols name (`.symtab` and `.dynsym`).
+    static func ranges(_ elf: ELFFile) throws -> ([Function], Set<UInt64>) {
+        let symtab = try elf.symbols(), dynsym = try elf.symbols(dynamic: true)
+        let symbols = symtab ?? dynsym ?? []
+        var resolvers = Set<UInt64>()
+        for s in (symtab ?? []) + (dynsym ?? []) where s.type == UInt8(PB_STT_GNU_IFUNC) && s.section != 0 { resolvers.insert(s.value) }
         var names: [UInt64: String] = [:]
         var sized: [(UInt64, UInt64, String)] = []
         for s in symbols where (s.type == UInt8(PB_STT_FUNC) || s.type == UInt8(PB_STT_GNU_IFUNC)) && s.section != 0 && s.value != 0 {
@@ -117,16 +123,16 @@ package struct CodeSweep {
         }
         let table = try elf.functionTable()
         if !table.functions.isEmpty {
-            return table.functions.map { Function(start: $0.start, size: $0.size, fde: $0.fde, name: names[$0.start]) }
+            return (table.functions.map { Function(start: $0.start, size: $0.size, fde: $0.fde, name: names[$0.start]) }, resolvers)
         }
         if !sized.isEmpty {
             var seen = Set<UInt64>()
-            return sized.sorted { $0.0 < $1.0 }.filter { seen.insert($0.0).inserted }.map { Function(start: $0.0, size: $0.1, fde: nil, name: names[$0.0]) }
+            return (sized.sorted { $0.0 < $1.0 }.filter { seen.insert($0.0).inserted }.map { Function(start: $0.0, size: $0.1, fde: nil, name: names[$0.0]) }, resolvers)
         }
         let executable = try elf.sections().filter {
             $0.type == UInt32(PB_SHT_PROGBITS) && $0.flags & UInt64(PB_SHF_EXECINSTR) != 0 && $0.flags & UInt64(PB_SHF_ALLOC) != 0
         }
-        return executable.map { Function(start: $0.address, size: $0.size, fde: nil, name: $0.name) }
+        return (executable.map { Function(start: $0.address, size: $0.size, fde: nil, name: $0.name) }, resolvers)
     }
 
     /// The index of the function holding `address`.

@@ -46,17 +46,12 @@ public enum DispatchRules {
     }
 
     /// Addresses of IFUNC resolvers: IRELATIVE addends and STT_GNU_IFUNC symbol values.
-    static func resolvers(_ elf: ELFFile) throws -> Set<UInt64> {
-        var out = Set<UInt64>()
+    static func resolvers(_ elf: ELFFile, _ sweep: CodeSweep) throws -> Set<UInt64> {
+        var out = sweep.ifuncResolvers
         for section in try elf.sections() where section.type == UInt32(PB_SHT_RELA) || section.type == UInt32(PB_SHT_REL) {
             for r in try elf.relocations(inSection: section.index)
             where pb_elf_relocation_kind(elf.header.machine, r.type) == PB_RELOC_IRELATIVE {
                 out.insert(UInt64(bitPattern: r.addend))
-            }
-        }
-        for dynamic in [false, true] {
-            for s in try elf.symbols(dynamic: dynamic) ?? [] where s.type == UInt8(PB_STT_GNU_IFUNC) && s.section != 0 {
-                out.insert(s.value)
             }
         }
         return out
@@ -68,7 +63,7 @@ public enum DispatchRules {
         let functions = sweep.functions
         // Rule A.
         var resolverSet = Set<Int>()
-        for address in try resolvers(elf) {
+        for address in try resolvers(elf, sweep) {
             if let index = sweep.function(containing: address) { resolverSet.insert(index) }
         }
         for index in resolverSet { aside[index] = Reason(rule: .ifunc, why: "IFUNC resolver") }
@@ -87,9 +82,9 @@ public enum DispatchRules {
                 aside[implementation] = Reason(rule: .ifunc, why: "returned by the IFUNC resolver \(chooser)")
             }
         }
-        // What only dispatched code calls is dispatched too.
+        // What only dispatched code calls is dispatched too (a call graph only when there is any).
         var callers: [Int: Set<Int>] = [:]
-        for (index, f) in functions.enumerated() {
+        for (index, f) in functions.enumerated() where !aside.isEmpty {
             for target in f.branchTargets {
                 if let callee = sweep.function(containing: target), callee != index { callers[callee, default: []].insert(index) }
             }
@@ -102,8 +97,8 @@ public enum DispatchRules {
                 changed = true
             }
         }
-        // Rule C.
-        for (index, f) in functions.enumerated() where aside[index] == nil {
+        // Rule C, where it matters: functions with code above baseline.
+        for (index, f) in functions.enumerated() where aside[index] == nil && !f.above.isEmpty {
             if let name = f.name, let word = extensionWord(in: name) {
                 aside[index] = Reason(rule: .symbolName, why: "named for an extension (\(word))")
             }
