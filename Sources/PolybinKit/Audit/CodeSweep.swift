@@ -59,7 +59,8 @@ package struct CodeSweep {
         let result = UnsafeMutablePointer<pb_disasm_sweep_result>.allocate(capacity: 1)
         defer { sweeper.deallocate(); result.deallocate() }
         // size / 2 + 1 targets of each kind is always enough (a branch takes at least 2 bytes).
-        let largest = Int(functions.map(\.size).max() ?? 0)
+        // Only ranges inside the file are swept: a lying FDE size sizes nothing.
+        let largest = Int(functions.map { min($0.size, UInt64(elf.bytes.count)) }.max() ?? 0)
         var lea = [UInt64](repeating: 0, count: largest / 2 + 1), branch = lea
         let base = elf.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         try ignoredPointers.withUnsafeBufferPointer { names in

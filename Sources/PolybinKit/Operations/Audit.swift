@@ -29,8 +29,8 @@ public enum Audit {
                     let build = try ELFFile(copying: try bundle.content(of: entry))
                     var audit = try BuildAudit.audit(build, origin: origin, search: search, cpu: options.cpu)
                     audit.flavor = entry.name
-                    audit.declared = entry.features.names.isEmpty ? entry.features.levelName
-                                                                 : "\(entry.features.levelName) + \(entry.features.names.joined(separator: " "))"
+                    let beyond = entry.features.subtracting(FeatureSet(level: entry.features.level, arch: entry.features.arch)).names
+                    audit.declared = beyond.isEmpty ? entry.features.levelName : "\(entry.features.levelName) + \(beyond.joined(separator: " "))"
                     audit.above_declared = aboveLabel(audit.cpu, declared: entry.features)
                     builds.append(audit)
                 }
@@ -70,7 +70,7 @@ public enum Audit {
     /// "needs x86-64-v3 (avx2 in 4 functions)" when the build's own code needs more than its label.
     static func aboveLabel(_ cpu: AuditReport.CPU?, declared: FeatureSet) -> String? {
         guard let cpu, let needs = Level.parse(Substring(cpu.needs)) else { return nil }
-        let allowed = Set(declared.names).union(FeatureSet(level: declared.level).names)
+        let allowed = Set(declared.names).union(FeatureSet(level: declared.level, arch: declared.arch).names)
         let beyond = cpu.extensions.filter { !Set($0.features).isSubset(of: allowed) }
         guard needs > declared.level || !beyond.isEmpty else { return nil }
         let what = beyond.map { "\($0.isa_set) in \($0.functions.count) function\($0.functions.count == 1 ? "" : "s")" }

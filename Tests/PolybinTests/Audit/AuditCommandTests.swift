@@ -43,6 +43,22 @@ import Testing
         #expect(mixed.status == 1 && mixed.out.hasPrefix("/usr/bin/ls: x86-64") && mixed.err.split(separator: "\n").count == 1)
     }
 
+    /// The ELF reader's fuzz regressions (lying sizes, loops, offsets past the end): each is
+    /// reported or refused in one line, never a crash or an allocation its sizes ask for.
+    @Test func theElfFuzzRegressionsAreReportedOrRefusedInOneLine() throws {
+        let dir = TestEnvironment.root.appendingPathComponent("Tests/Fuzz/regressions/elf")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(files.count > 10)
+        for name in files {
+            let path = dir.appendingPathComponent(name).path
+            let result = try run(TestEnvironment.polybin, ["audit", path])
+            #expect(!result.signaled && (result.status == 0 || result.status == 1), "\(name): \(result.status) \(result.err)")
+            if result.status == 1 {
+                #expect(result.err.split(separator: "\n").count == 1 && result.err.hasPrefix("polybin: \(path): "), "\(name): \(result.err)")
+            }
+        }
+    }
+
     static func object(_ dir: URL) throws -> String {
         let c = dir.appendingPathComponent("o.c"), o = dir.appendingPathComponent("o.o")
         try "int f(int x) { return x + 1; }\n".write(to: c, atomically: true, encoding: .utf8)
@@ -66,6 +82,7 @@ import Testing
         #expect(reports[0].builds.map(\.flavor) == ["x86-64", "x86-64-v3"])
         #expect(reports[0].builds.map { $0.cpu?.needs } == ["x86-64", "x86-64-v3"])
         #expect(reports[0].builds.allSatisfy { $0.above_declared == nil })
+        #expect(reports[0].builds.map(\.declared) == ["x86-64", "x86-64-v3"], "a level's own features are not listed again")
         let wrong = try #require(reports[1].builds.first)
         #expect(wrong.declared == "x86-64" && wrong.above_declared?.contains("x86-64-v3") == true, "\(wrong.above_declared ?? "nil")")
         let text = try mustRun(TestEnvironment.polybin, ["audit", mislabeled]).out
