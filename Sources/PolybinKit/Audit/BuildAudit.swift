@@ -29,6 +29,8 @@ enum BuildAudit {
         } else if let needed = dynamic?.needed {
             libc = needed.contains { $0.hasPrefix("libc.musl") } ? "musl" : needed.contains("libc.so.6") ? "glibc" : nil
         }
+        // A static PIE has a dynamic section (for its own relocations) but no interpreter and no library.
+        let isStatic = interpreter == nil && (dynamic?.needed.isEmpty ?? true) && type != "shared library"
         let libraries = search(arch).resolve(dynamic?.needed ?? [], rpath: dynamic?.rpath, runpath: dynamic?.runpath, origin: origin)
             .map { AuditReport.Library(name: $0.name, path: $0.path, found_by: $0.how) }
         let versions = RuntimeVersions(needs: try elf.versionNeeds(), dynamicSymbols: try elf.symbols(dynamic: true) ?? []).needs
@@ -36,7 +38,7 @@ enum BuildAudit {
         let notes = try elf.gnuNotes()
         let isa = notes.x86ISANeeded.map { bits in (0..<4).filter { bits & (1 << $0) != 0 }.map { Level.name($0 + 1) } }
         var build = AuditReport.Build(
-            flavor: nil, declared: nil, above_declared: nil, arch: arch.name, type: type, linking: dynamic == nil && interpreter == nil ? "static" : "dynamic",
+            flavor: nil, declared: nil, above_declared: nil, arch: arch.name, type: type, linking: isStatic ? "static" : "dynamic",
             interpreter: interpreter, libc: libc, soname: dynamic?.soname, rpath: dynamic?.rpath, runpath: dynamic?.runpath,
             libraries: libraries, versions: versions, runs_on: verdict.0, not_on: verdict.1,
             minimum_kernel: notes.minimumKernel.map { $0.map(String.init).joined(separator: ".") }, x86_isa_needed: isa,

@@ -119,6 +119,20 @@ import Testing
             .contains("libhelper.so.1 => not found on this machine"))
     }
 
+    /// A static PIE carries a dynamic section for its own relocations: still static, no library.
+    @Test func staticProgramsNeedNoLibraryPIEOrNot() throws {
+        let dir = try TestEnvironment.temporaryDirectory("audit-static")
+        let source = dir.appendingPathComponent("s.c")
+        try "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n".write(to: source, atomically: true, encoding: .utf8)
+        for flag in ["-static", "-static-pie"] {
+            let program = dir.appendingPathComponent("s\(flag)").path
+            try mustRun("gcc", ["-O1", flag, "-o", program, source.path])
+            let build = try #require(try Audit.report(program, options: options).builds.first)
+            #expect(build.linking == "static" && build.libraries.isEmpty && build.interpreter == nil && build.versions.isEmpty, "\(flag): \(build.linking)")
+            #expect(build.minimum_kernel != nil, "\(flag): glibc stamps the ABI note")
+        }
+    }
+
     @Test func distributionsAreNamedByTheNewestVersionNeeded() {
         let needs = [RuntimeVersions.Need(library: "libc.so.6", newest: "GLIBC_2.34", symbols: ["__libc_start_main"], versions: ["GLIBC_2.2.5", "GLIBC_2.34"])]
         let verdict = Distribution.verdict(needs)
