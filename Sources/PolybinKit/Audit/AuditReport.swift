@@ -81,6 +81,8 @@ public struct AuditReport: Codable, Sendable {
         public var function: String
         public var instructions: Int
         public var first_address: String
+        /// aarch64: the first such word's text, as LLVM prints it.
+        public var sample: String?
     }
 
     public struct SetAside: Codable, Sendable {

@@ -76,8 +76,9 @@ enum AuditText {
         let allPlus = cpu.all_code_extra_features.isEmpty ? "" : " + " + cpu.all_code_extra_features.joined(separator: " ")
         lines.append("cpu: needs \(cpu.needs)\(plus) (its own code; all code, dispatched included: \(cpu.all_code_needs)\(allPlus))")
         for e in cpu.extensions {
-            lines.append("  \(e.isa_set) (\(e.features.joined(separator: " "))): \(e.instructions) instruction\(e.instructions == 1 ? "" : "s") in \(e.functions.count) function\(e.functions.count == 1 ? "" : "s")")
-            lines += cut(e.functions, indent: "    ") { "\($0.function): \($0.instructions), first at \($0.first_address)" }
+            let features = e.features == [e.isa_set] ? "" : " (\(e.features.joined(separator: " ")))"
+            lines.append("  \(e.isa_set)\(features): \(e.instructions) instruction\(e.instructions == 1 ? "" : "s") in \(e.functions.count) function\(e.functions.count == 1 ? "" : "s")")
+            lines += cut(e.functions, indent: "    ") { "\($0.function): \($0.instructions), first at \($0.first_address)" + ($0.sample.map { " (\($0))" } ?? "") }
         }
         if !cpu.lzcnt_functions.isEmpty {
             lines.append("  lzcnt below x86-64-v3 does not trap: it runs as bsr and returns another number (in \(cpu.lzcnt_functions.prefix(shown).joined(separator: ", ")))")

@@ -45,9 +45,7 @@ enum BuildAudit {
             cpu: nil, cpu_not_audited: nil)
         if !cpu {
             build.cpu_not_audited = "not asked for (--no-cpu)"
-        } else if arch != .x86_64 {
-            build.cpu_not_audited = "the \(arch.name) code audit is not in this version of polybin (x86-64 only)"
-        } else if let why = CodeSweep.unavailable {
+        } else if let why = CodeSweep.unavailable(arch) {
             build.cpu_not_audited = why
         } else {
             build.cpu = try CPUAudit.audit(elf)

@@ -20,11 +20,13 @@ package struct CodeSweep {
         package var name: String?
         /// isa_set → (count, first address) for instructions that need more than baseline.
         package var above: [String: (count: Int, first: UInt64)] = [:]
-        /// Features those instructions need, in the feature model's names.
+        /// Features those instructions need, in the feature model's names (aarch64: level names).
         package var features: Set<String> = []
+        /// aarch64: the text of the first word of each level above baseline ("add z0.s, z0.s, z0.s").
+        package var samples: [String: String] = [:]
         /// Targets of direct calls and jumps that leave the function.
         package var branchTargets: [UInt64] = []
-        /// Targets of RIP-relative `lea`: what a resolver hands back.
+        /// Targets of RIP-relative `lea` (aarch64: ADRP+ADD, ADR): what a resolver hands back.
         package var leaTargets: [UInt64] = []
 
         /// "name", or "0x401000 (FDE 0x401000-0x401080)" when stripped.
@@ -48,8 +50,24 @@ package struct CodeSweep {
         return pb_disasm_available(&why) != 0 ? nil : why.map { String(cString: $0) } ?? "x86-64 disassembler unavailable"
     }
 
+    /// Why a sweep of `arch` cannot run here (Zydis or libLLVM missing), nil when it can.
+    package static func unavailable(_ arch: Architecture) -> String? {
+        guard arch == .aarch64 else { return unavailable }
+        var why: UnsafePointer<CChar>?
+        return pb_a64_disasm_available(&why) != 0 ? nil : why.map { String(cString: $0) } ?? "aarch64 disassembler unavailable"
+    }
+
+    /// The name of what an aarch64 word needs: a level, or every feature LLVM knows.
+    package static func a64Requirement(_ level: Int) -> String {
+        level <= Int(PB_A64_LEVELS) ? Level.name(level, arch: .aarch64) : "beyond \(Level.name(Int(PB_A64_LEVELS), arch: .aarch64))"
+    }
+
     package init(_ elf: ELFFile) throws {
         (functions, ifuncResolvers) = try Self.ranges(elf)
+        if elf.header.machine == Architecture.aarch64.rawValue {
+            try sweepA64(elf)
+            return
+        }
         // Per Zydis isa_set id: its name and the features it needs ([] for baseline), learnt once.
         var sets = [(name: String, features: [String])?](repeating: nil, count: Int(PB_DISASM_ISA_SETS))
         let ignored = ISATable.neverCounts.sorted().map { strdup($0)! }
@@ -105,6 +123,52 @@ package struct CodeSweep {
             }
             instructions = result.pointee.instructions
             undecodable = result.pointee.undecodable
+        }
+    }
+
+    /// aarch64: each word decoded by the lowest level's LLVM decoder that takes it
+    /// (pb_a64_sweep); rule A's address loads are ADRP+ADD pairs and ADR, its edges B and BL.
+    mutating func sweepA64(_ elf: ELFFile) throws {
+        let base = elf.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var result = pb_a64_sweep_result()
+        let largest = Int(functions.map { min($0.size, UInt64(elf.bytes.count)) }.max() ?? 0)
+        var addresses = [UInt64](repeating: 0, count: largest / 4 + 1), branches = addresses
+        for index in functions.indices {
+            let start = functions[index].start, size = functions[index].size
+            guard size > 0, let offset = elf.fileOffset(ofAddress: start, count: size) else { continue }
+            let words = result.words, unknown = result.unknown
+            result = pb_a64_sweep_result()
+            let swept = addresses.withUnsafeMutableBufferPointer { a in
+                branches.withUnsafeMutableBufferPointer { b in
+                    result.address_targets = a.baseAddress
+                    result.branch_targets = b.baseAddress
+                    result.target_capacity = a.count
+                    return pb_a64_sweep(base + Int(offset), size, start, &result)
+                }
+            }
+            guard swept != 0 else { throw PolybinError(Self.unavailable(.aarch64) ?? "aarch64 disassembler unavailable") }
+            var f = functions[index]
+            let counts = withUnsafeBytes(of: result.counts) { Array($0.bindMemory(to: UInt64.self)) }
+            let firsts = withUnsafeBytes(of: result.first) { Array($0.bindMemory(to: UInt64.self)) }
+            let samples = withUnsafeBytes(of: result.sample) { raw in
+                (0..<(Int(PB_A64_LEVELS) + 2)).map { String(cString: raw.baseAddress!.advanced(by: $0 * 48).assumingMemoryBound(to: CChar.self)) }
+            }
+            var found: [(level: Int, count: UInt64, first: UInt64)] = (2...Int(PB_A64_LEVELS)).map { ($0, counts[$0], firsts[$0]) }
+            found.append((Int(PB_A64_LEVELS) + 1, result.beyond, result.beyond_first))
+            for (level, count, first) in found where count > 0 {
+                let name = Self.a64Requirement(level)
+                f.above[name] = (Int(count), first)
+                f.features.insert(name)
+                f.samples[name] = samples[level]
+            }
+            f.leaTargets = Array(addresses.prefix(min(result.address_count, addresses.count)))
+            f.branchTargets = Array(branches.prefix(min(result.branch_count, branches.count)))
+            functions[index] = f
+            bytes += size
+            instructions += result.words - result.unknown
+            undecodable += result.unknown
+            result.words = words + result.words
+            result.unknown = unknown + result.unknown
         }
     }
 

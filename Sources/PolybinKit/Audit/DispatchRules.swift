@@ -10,7 +10,8 @@ import CPolybin
 ///   `__attribute__((target))` versions resolve through IFUNC too.
 /// - **C, symbol names** (when symbols exist): a name with a component that names an
 ///   extension (`_avx2`, `_bmi2`, `_evex`, `_avx512_…`, `_rtm`, `_xsavec`, `_elision`), or a
-///   `target_clones` clone or resolver (`f.avx2.0`, `f.arch_x86_64_v3.0`, `f.resolver`).
+///   `target_clones` clone or resolver (`f.avx2.0`, `f.arch_x86_64_v3.0`, `f.resolver`); on
+///   aarch64 also `_sve`, `_lse`, ... and GCC's outline atomics (`__aarch64_ldadd4_acq`).
 ///
 /// Rules B (cross-build invariance) and D (dispatch twins) are not applied yet.
 public enum DispatchRules {
@@ -31,10 +32,16 @@ public enum DispatchRules {
         "sse2", "sse3", "ssse3", "sse4", "sse41", "sse42", "avx", "avx2", "bmi", "bmi1", "bmi2", "fma", "fma4", "f16c",
         "aes", "aesni", "pclmul", "pclmulqdq", "sha", "shani", "vaes", "vpclmulqdq", "gfni", "rtm", "xsave", "xsavec",
         "elision", "popcnt", "lzcnt", "movbe", "vnni", "resolver",
+        "sve", "sve2", "lse", "dotprod", "crc", "crypto",
     ]
+
+    /// GCC's outline atomics (`-moutline-atomics`, aarch64's default): `__aarch64_ldadd4_acq_rel`
+    /// and its kin run LSE instructions only after `__aarch64_have_lse_atomics` said yes.
+    static let outlineAtomics = ["cas", "swp", "ldadd", "ldclr", "ldeor", "ldset"]
 
     /// The extension word of a dispatched function's name, nil when it has none.
     package static func extensionWord(in name: String) -> String? {
+        if name.hasPrefix("__aarch64_"), outlineAtomics.contains(where: { name.dropFirst(10).hasPrefix($0) }) { return "outline atomics" }
         let components = name.lowercased().split(whereSeparator: { $0 == "_" || $0 == "." })
         // The first component is the function's own name ("avx_fill" is not a clone).
         for component in components.dropFirst() {

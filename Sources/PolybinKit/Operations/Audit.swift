@@ -53,8 +53,10 @@ public enum Audit {
     /// Why a build's CPU section could not be written, when the reason is the missing
     /// disassembler: what `polybin audit` turns into its exit status.
     public static func missingDisassembler(_ report: AuditReport) -> String? {
-        guard let why = CodeSweep.unavailable else { return nil }
-        return report.builds.contains { $0.cpu_not_audited == why } ? why + "; the other sections are above" : nil
+        let missing = report.builds.compactMap { build in
+            Architecture(name: build.arch).flatMap { CodeSweep.unavailable($0) }.flatMap { build.cpu_not_audited == $0 ? $0 : nil }
+        }
+        return missing.first.map { $0 + "; the other sections are above" }
     }
 
     static func problem(_ failure: ELFFile.Failure) -> String {
@@ -69,7 +71,7 @@ public enum Audit {
 
     /// "needs x86-64-v3 (avx2 in 4 functions)" when the build's own code needs more than its label.
     static func aboveLabel(_ cpu: AuditReport.CPU?, declared: FeatureSet) -> String? {
-        guard let cpu, let needs = Level.parse(Substring(cpu.needs)) else { return nil }
+        guard let cpu, let needs = Level.parse(Substring(cpu.needs), arch: declared.arch) else { return nil }
         let allowed = Set(declared.names).union(FeatureSet(level: declared.level, arch: declared.arch).names)
         let beyond = cpu.extensions.filter { !Set($0.features).isSubset(of: allowed) }
         guard needs > declared.level || !beyond.isEmpty else { return nil }

@@ -1,3 +1,4 @@
+import CPolybin
 import Foundation
 import Testing
 @testable import PolybinKit
@@ -127,6 +128,46 @@ import Testing
         #expect(tz.needs == "x86-64", "\(tz.extensions.map(\.isa_set))")
         let lz = try Self.cpu(try Self.build("lzcnt", source, ["-mlzcnt"]))
         #expect(lz.needs == "x86-64-v3" && lz.lzcnt_functions == ["leading"], "\(lz.needs) \(lz.lzcnt_functions)")
+    }
+
+    /// aarch64: LLVM's decoder gated by each level's features finds SVE code in a build for an
+    /// older level, names dotprod, and sets GCC's outline atomics (LSE behind a check) aside.
+    @Test func aarch64LevelsComeFromFeatureGatedDecoding() throws {
+        var why: UnsafePointer<CChar>?
+        try #require(pb_a64_disasm_available(&why) == 1, "\(why.map { String(cString: $0) } ?? ""): tools/bootstrap installs libllvm14")
+        let source = """
+            #include <stdio.h>
+            __attribute__((noinline)) void scale(float *a, const float *b, int n) { for (int i = 0; i < n; i++) a[i] = a[i] * b[i] + 1.0f; }
+            __attribute__((noinline)) int dot(const signed char *a, const signed char *b, int n) { int s = 0; for (int i = 0; i < n; i++) s += a[i] * b[i]; return s; }
+            int counter;
+            int main(int argc, char **argv) {
+                float a[256], b[256]; signed char c[256];
+                for (int i = 0; i < 256; i++) { a[i] = i; b[i] = argc; c[i] = i; }
+                scale(a, b, 256);
+                __atomic_fetch_add(&counter, argc, __ATOMIC_SEQ_CST);
+                printf("%f %d %d\\n", a[3], dot(c, c, 256), counter);
+                return 0;
+            }
+            """
+        let dir = try TestEnvironment.temporaryDirectory("audit-a64")
+        let c = dir.appendingPathComponent("k.c")
+        try source.write(to: c, atomically: true, encoding: .utf8)
+        func audit(_ march: String) throws -> AuditReport.CPU {
+            let out = dir.appendingPathComponent(march).path
+            try mustRun(ArmFixture.gcc, ["-O3", "-march=\(march)", "-o", out, c.path])
+            return try #require(try Audit.report(out).builds.first?.cpu)
+        }
+        let base = try audit("armv8-a")
+        #expect(base.needs == "armv8-a" && base.extra_features.isEmpty, "\(base.needs) \(base.extensions.map(\.isa_set))")
+        #expect(base.set_aside.contains { $0.function.hasPrefix("__aarch64_ldadd4") && $0.rule == .symbolName }, "\(base.set_aside.map(\.function))")
+        let sve = try audit("armv8.2-a+sve")
+        #expect(sve.needs == "armv8.4-a+sve", "\(sve.needs)")
+        let sveFunctions = sve.extensions.first { $0.isa_set == "armv8.4-a+sve" }?.functions.map(\.function) ?? []
+        #expect(sveFunctions.contains("scale") && sveFunctions.contains("dot"), "\(sveFunctions)")
+        let dotprod = try audit("armv8.2-a+dotprod")
+        #expect(dotprod.needs == "armv8.2-a+dotprod+fp16", "\(dotprod.needs)")
+        #expect(dotprod.extensions.first?.functions.contains { $0.function == "dot" && $0.sample?.hasPrefix("sdot") == true } == true,
+                "\(dotprod.extensions.map { $0.functions.map { "\($0.function) \($0.sample ?? "")" } })")
     }
 
     @Test func theTableNamesLevelsThroughTheFeatureModel() {
