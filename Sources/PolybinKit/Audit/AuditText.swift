@@ -91,7 +91,7 @@ enum AuditText {
                 return "rule \(s.rule.rawValue): \(s.function): \(s.reason) (\(sets))"
             }
         }
-        lines.append("  swept \(cpu.functions) functions, \(cpu.bytes) bytes, \(cpu.instructions) instructions, \(cpu.undecodable) undecodable bytes")
+        lines.append("  swept \(cpu.functions) functions, \(cpu.bytes) bytes, \(cpu.instructions) instructions, \(cpu.undecodable) undecodable \(b.arch == Architecture.aarch64.name ? "words" : "bytes")")
         return lines
     }
 }

@@ -2,7 +2,8 @@ import CPolybin
 import CPolybinAudit
 import Glibc
 
-/// A linear sweep of a program's x86-64 code through Zydis (pb_disasm.h): each function of the
+/// A linear sweep of a program's code (pb_disasm.h: x86-64 through Zydis, aarch64 through
+/// LLVM's feature-gated decoders, `sweepA64`): each function of the
 /// `.eh_frame` table (or, without one, each function symbol, or else each executable section)
 /// decoded from its first byte to its last. Per function it keeps what the audit judges: the
 /// instructions above baseline by Zydis ISA set, and the edges rule A follows (direct calls and
@@ -136,7 +137,6 @@ package struct CodeSweep {
         for index in functions.indices {
             let start = functions[index].start, size = functions[index].size
             guard size > 0, let offset = elf.fileOffset(ofAddress: start, count: size) else { continue }
-            let words = result.words, unknown = result.unknown
             result = pb_a64_sweep_result()
             let swept = addresses.withUnsafeMutableBufferPointer { a in
                 branches.withUnsafeMutableBufferPointer { b in
@@ -167,8 +167,6 @@ package struct CodeSweep {
             bytes += size
             instructions += result.words - result.unknown
             undecodable += result.unknown
-            result.words = words + result.words
-            result.unknown = unknown + result.unknown
         }
     }
 

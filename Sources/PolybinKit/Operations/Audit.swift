@@ -3,7 +3,7 @@ import CPolybin
 /// `polybin audit FILE...`: what a machine needs to run each file (docs/audit.md).
 public enum Audit {
     public struct Options: Sendable {
-        /// Sweep the code for the CPU section (x86-64).
+        /// Sweep the code for the CPU section (x86-64 through Zydis, aarch64 through libLLVM).
         public var cpu = true
         public init() {}
     }
@@ -26,8 +26,12 @@ public enum Audit {
                 let bundle = try LoadedBundle(path: path)
                 var builds: [AuditReport.Build] = []
                 for entry in bundle.entries {
-                    let build = try ELFFile(copying: try bundle.content(of: entry))
-                    var audit = try BuildAudit.audit(build, origin: origin, search: search, cpu: options.cpu)
+                    var audit: AuditReport.Build
+                    do {
+                        audit = try BuildAudit.audit(try ELFFile(copying: try bundle.content(of: entry)), origin: origin, search: search, cpu: options.cpu)
+                    } catch let failure as ELFFile.Failure {
+                        throw PolybinError("\(path): flavor \(entry.name): damaged ELF file: \(failure.reason)")
+                    }
                     audit.flavor = entry.name
                     let beyond = entry.features.subtracting(FeatureSet(level: entry.features.level, arch: entry.features.arch)).names
                     audit.declared = beyond.isEmpty ? entry.features.levelName : "\(entry.features.levelName) + \(beyond.joined(separator: " "))"
