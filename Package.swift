@@ -24,9 +24,9 @@ let package = Package(
             exclude: ["audit"],
             linkerSettings: [.linkedLibrary("zstd")]
         ),
-        // The audit's disassembler (Zydis through dlopen), declared in CPolybin's pb_disasm.h:
+        // The audit's disassemblers (Zydis and LLVM through dlopen), declared in CPolybin's pb_disasm.h:
         // a target of its own so that the runner archive, which links CPolybin, never holds it.
-        .target(name: "CPolybinAudit", path: "CSupport/CPolybin/audit", publicHeadersPath: "."),
+        .target(name: "CPolybinAudit", dependencies: ["CPolybin"], path: "CSupport/CPolybin/audit", publicHeadersPath: "."),
         // main() and the payload symbols, only for the runner archive.
         .target(name: "RunnerEntry", dependencies: ["CPolybin"], path: "CSupport/RunnerEntry"),
         .target(

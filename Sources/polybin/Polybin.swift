@@ -12,7 +12,7 @@ struct Polybin: ParsableCommand {
             """,
         version: PolybinVersion.current,
         subcommands: [Build.self, Pack.self, Object.self, GenerateC.self, Link.self,
-                      Inspect.self, Explain.self, Extract.self, CPU.self, Levels.self, EmbedCommand.self])
+                      Inspect.self, Explain.self, Extract.self, CPU.self, Levels.self, AuditCommand.self, EmbedCommand.self])
 }
 
 /// Runs a verb's body; a PolybinError or a failed system call becomes one `polybin:` line

@@ -124,3 +124,85 @@ size_t pb_disasm_decode(const uint8_t *code, size_t available, pb_disasm_insn *i
     }
     return insn->length;
 }
+
+const char *pb_disasm_isa_set_name(uint32_t id)
+{
+    if (!pb_disasm_available(NULL) || id >= PB_DISASM_ISA_SETS) return NULL;
+    return zydis.isa_set_name(id);
+}
+
+/* What the sweep does with each mnemonic id, learnt from its name on first sight. */
+enum { KIND_UNKNOWN = 0, KIND_OTHER, KIND_LEA, KIND_BRANCH, KIND_IGNORED };
+
+void pb_disasm_sweeper_init(pb_disasm_sweeper *sweeper, const char *const *ignored, size_t ignored_count)
+{
+    memset(sweeper, 0, sizeof *sweeper);
+    sweeper->ignored = ignored;
+    sweeper->ignored_count = ignored_count;
+}
+
+static int64_t signed_at(const uint8_t *p, uint8_t size)
+{
+    switch (size) {
+    case 1: return (int8_t)p[0];
+    case 2: return (int16_t)(uint16_t)(p[0] | p[1] << 8);
+    default: return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+    }
+}
+
+int pb_disasm_sweep(pb_disasm_sweeper *sweeper, const uint8_t *code, uint64_t size, uint64_t address,
+                    pb_disasm_sweep_result *out)
+{
+    if (!pb_disasm_available(NULL)) return 0;
+    uint8_t *kinds = sweeper->kinds;
+    uint64_t at = 0;
+    while (at < size) {
+        zydis_instruction z;
+        if (zydis.decode(&zydis.decoder, NULL, code + at, (size_t)(size - at), &z) & 0x80000000u) {
+            out->undecodable++;
+            at++;
+            continue;
+        }
+        uint8_t length = byte_at(&z, AT_LENGTH);
+        uint32_t mnemonic = u32_at(&z, AT_MNEMONIC);
+        uint8_t kind = mnemonic < PB_DISASM_MNEMONIC_IDS ? kinds[mnemonic] : KIND_OTHER;
+        if (kind == KIND_UNKNOWN) {
+            const char *name = zydis.mnemonic_name(mnemonic);
+            kind = KIND_OTHER;
+            if (name) {
+                if (!strcmp(name, "lea")) kind = KIND_LEA;
+                else if (!strcmp(name, "call") || name[0] == 'j') kind = KIND_BRANCH;
+                for (size_t k = 0; k < sweeper->ignored_count; k++)
+                    if (!strcmp(name, sweeper->ignored[k])) kind = KIND_IGNORED;
+            }
+            if (mnemonic < PB_DISASM_MNEMONIC_IDS) kinds[mnemonic] = kind;
+        }
+        out->instructions++;
+        if (kind != KIND_IGNORED) {
+            uint32_t set = u32_at(&z, AT_ISA_SET);
+            if (set >= PB_DISASM_ISA_SETS) set = PB_DISASM_ISA_SETS - 1;
+            if (!out->counts[set]++) out->first[set] = address + at;
+        }
+        uint64_t next = address + at + length;
+        if (kind == KIND_LEA && byte_at(&z, AT_MODRM_OFFSET) && byte_at(&z, AT_MODRM_MOD) == 0 &&
+            byte_at(&z, AT_MODRM_RM) == 5 && !byte_at(&z, AT_SIB_OFFSET) && byte_at(&z, AT_DISP_SIZE) == 32) {
+            if (out->lea_count < out->target_capacity)
+                out->lea_targets[out->lea_count] = next + (uint64_t)signed_at(code + at + byte_at(&z, AT_DISP_OFFSET), 4);
+            out->lea_count++;
+        } else if (kind == KIND_BRANCH) {
+            for (size_t k = 0; k < 2; k++) {
+                size_t imm = AT_IMM + k * IMM_STRIDE;
+                uint8_t bytes = byte_at(&z, imm + IMM_SIZE) / 8;
+                if (!bytes || !byte_at(&z, imm + IMM_IS_RELATIVE)) continue;
+                uint64_t target = next + (uint64_t)signed_at(code + at + byte_at(&z, imm + IMM_OFFSET), bytes);
+                if (target < address || target >= address + size) {
+                    if (out->branch_count < out->target_capacity) out->branch_targets[out->branch_count] = target;
+                    out->branch_count++;
+                }
+                break;
+            }
+        }
+        at += length;
+    }
+    return 1;
+}

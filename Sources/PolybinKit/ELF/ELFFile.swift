@@ -56,6 +56,9 @@ package final class ELFFile {
         /// The version name `.gnu.version` gives a dynamic symbol ("GLIBC_2.34"), nil for
         /// local and global ones and outside `.dynsym`.
         package var version: String?
+        /// Its `.gnu.version` index (hidden bit stripped): what a `VersionNeed.index` names, so
+        /// that GLIBC_2.2.5 of libm and of libc are told apart. 0 outside `.dynsym`.
+        package var versionIndex: UInt16 = 0
     }
 
     package struct VersionNeed: Equatable {
@@ -253,14 +256,15 @@ package final class ELFFile {
             var s = pb_elf_symbol()
             try check(pb_elf_symbol_at(elf, &table, index, &s))
             var version: String?
+            var number: UInt16 = 0
             if table.versions != nil {
-                var number: UInt16 = 0, hidden: Int32 = 0
+                var hidden: Int32 = 0
                 var name: UnsafePointer<CChar>?
                 try check(pb_elf_symbol_version(elf, &table, index, &number, &hidden, &name))
                 version = name.map { String(cString: $0) }
             }
             return Symbol(index: Int(index), name: String(cString: s.name), type: s.type, bind: s.bind, section: s.section,
-                          value: s.value, size: s.size, version: version)
+                          value: s.value, size: s.size, version: version, versionIndex: number)
         }
     }
 

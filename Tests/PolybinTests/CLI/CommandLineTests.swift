@@ -39,7 +39,7 @@ import Testing
     @Test func aMistypedSubcommandGetsASuggestion() throws {
         #expect(try refusal(["bulid", "-o", "app"]) == "polybin: unknown command 'bulid'; did you mean 'build'? (see 'polybin --help')\n")
         #expect(try refusal(["inpsect", "app"]) == "polybin: unknown command 'inpsect'; did you mean 'inspect'? (see 'polybin --help')\n")
-        #expect(try refusal(["frobnicate"]) == "polybin: unknown command 'frobnicate'; the commands are build, pack, object, generate-c, link, inspect, explain, extract, cpu, levels, embed (see 'polybin --help')\n")
+        #expect(try refusal(["frobnicate"]) == "polybin: unknown command 'frobnicate'; the commands are build, pack, object, generate-c, link, inspect, explain, extract, cpu, levels, audit, embed (see 'polybin --help')\n")
     }
 
     @Test func aMistypedOptionGetsASuggestion() throws {

@@ -15,7 +15,7 @@ import Testing
     }
 
     /// The pages whose commands run, in reading order: later pages use what earlier ones built (out/).
-    static let documents = ["README.md", "docs/fatbins.md", "docs/runner.md", "docs/embedding.md",
+    static let documents = ["README.md", "docs/fatbins.md", "docs/audit.md", "docs/runner.md", "docs/embedding.md",
                             "docs/php-host.md", "docs/command-line.md", "docs/contributing.md", "docs/architecture.md"]
 
     /// Each document's shell blocks, with the document named in `Block.line`'s messages.

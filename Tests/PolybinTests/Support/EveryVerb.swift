@@ -77,7 +77,7 @@ enum EveryVerb {
             return [verb, "--name", "a", "--mode", "c", "-o", rest, "--depfile", output, input("a.txt")]
         case ("embed", "--bundle"):
             return [verb, "--name", "a", "--mode", "c-embed", "-o", rest, "--bundle", output, input("a.txt")]
-        case ("inspect", _), ("explain", _):
+        case ("inspect", _), ("explain", _), ("audit", _):
             return [verb, input("in.fatbin")]
         case ("cpu", _), ("levels", _):
             return [verb]
