@@ -26,9 +26,72 @@ static int cache_fd(void) {
     return fd;
 }
 
-/* Only names of this cache's own scheme go: temporary files of killed runs after an hour, and
- * the bin-HASH directory of a program that no longer exists (its `php` link dangles). Run only
- * when something is written, never on a warm start. */
+/* Temporary names: `.tmp-PID-N-ENTRY` for an extracted file, `.php-PID-N` for the `php` link in
+ * a bin-HASH directory. N is the first number whose name is free: a killed run's leftover may
+ * carry this run's pid (a container's programs are all pid 1) or another pid namespace's
+ * live process may be using it, and neither may make this run fail or lose its file. */
+enum { TEMP_TRIES = 64 };
+
+/* 1 when `*p` starts with decimal digits then `-`; moves past them. */
+static int skip_number(const char **p) {
+    const char *start = *p;
+    while (**p >= '0' && **p <= '9') (*p)++;
+    return *p > start && *(*p)++ == '-';
+}
+
+/* 1 for a name this file gives a temporary file in the cache directory. */
+static int is_temp_name(const char *name) {
+    const char *p = name + 5;
+    if (strncmp(name, ".tmp-", 5) != 0 || !skip_number(&p) || !skip_number(&p)) return 0;
+    for (int i = 0; i < 16; i++, p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return *p == '-' && p[1];
+}
+
+/* 1 for `bin-` and 16 lowercase hex digits. */
+static int is_bin_name(const char *name) {
+    if (strncmp(name, "bin-", 4) != 0 || strlen(name) != 20) return 0;
+    for (const char *p = name + 4; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return 1;
+}
+
+/* 1 when `st` is this user's and was last changed more than an hour ago: a temporary name
+ * that old belongs to a killed run. */
+static int stale(const struct stat *st, time_t now) {
+    return st->st_uid == geteuid() && now - st->st_mtime > 3600;
+}
+
+/* One bin-HASH directory (opened without following a link): its stale `.php-PID-N` links
+ * go, and when its `php` link dangles (the program no longer exists) the link and then the
+ * directory; an empty directory goes once stale (a run killed before it made the link). */
+static void collect_bin(int dfd, const char *bin, time_t now) {
+    int fd = openat(dfd, bin, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), gone = 0;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    struct stat st, target, self;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    /* Its age before this collection changes it. */
+    if (fstat(fd, &self) != 0) self.st_uid = (uid_t)-1;
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, ".php-", 5) && fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            && S_ISLNK(st.st_mode) && stale(&st, now))
+            unlinkat(fd, de->d_name, 0);
+    if (fstatat(fd, "php", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && st.st_uid == geteuid()
+        && fstatat(fd, "php", &target, 0) != 0 && errno == ENOENT)
+        gone = unlinkat(fd, "php", 0) == 0;
+    /* rmdir fails on a directory that still holds anything: a live program's link, a young
+     * temporary one. */
+    if (gone || stale(&self, now)) unlinkat(dfd, bin, AT_REMOVEDIR);
+    closedir(d);
+}
+
+/* Only names of this cache's own scheme go, and nothing is followed through a link: temporary
+ * files of killed runs after an hour, and the bin-HASH directory of a program that no longer
+ * exists (its `php` link dangles). Run only when something is written, never on a warm start. */
 static void collect(int dfd) {
     int fd = dup(dfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -39,20 +102,10 @@ static void collect(int dfd) {
         return;
     }
     while ((de = readdir(d))) {
-        struct stat st, target;
+        struct stat st;
         if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || st.st_uid != geteuid()) continue;
-        if (!strncmp(de->d_name, ".tmp-", 5) && S_ISREG(st.st_mode) && now - st.st_mtime > 3600) {
-            unlinkat(dfd, de->d_name, 0);
-        } else if (!strncmp(de->d_name, "bin-", 4) && strlen(de->d_name) == 20 && S_ISDIR(st.st_mode)) {
-            int bin = openat(dfd, de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (bin < 0) continue;
-            if (fstatat(bin, "php", &target, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(target.st_mode)
-                && fstatat(bin, "php", &target, 0) != 0 && errno == ENOENT) {
-                unlinkat(bin, "php", 0);
-                unlinkat(dfd, de->d_name, AT_REMOVEDIR);
-            }
-            close(bin);
-        }
+        if (is_temp_name(de->d_name) && S_ISREG(st.st_mode) && stale(&st, now)) unlinkat(dfd, de->d_name, 0);
+        else if (is_bin_name(de->d_name) && S_ISDIR(st.st_mode)) collect_bin(dfd, de->d_name, now);
     }
     closedir(d);
 }
@@ -73,10 +126,14 @@ static int same_content(int fd, const unsigned char *bytes, size_t size) {
  * then renamed into place, so readers see the whole file or none. */
 static int write_entry(int dfd, const char *name, const unsigned char *bytes, size_t size) {
     char temp[128], proc[64];
-    int fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400), ok;
+    int fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0400), ok, named = 0;
     int unnamed = fd >= 0;
-    snprintf(temp, sizeof temp, ".tmp-%d-%.40s", (int)getpid(), name);
-    if (!unnamed) fd = openat(dfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+    for (int n = 0; !unnamed && n < TEMP_TRIES && !named; n++) {
+        snprintf(temp, sizeof temp, ".tmp-%d-%d-%.40s", (int)getpid(), n, name);
+        fd = openat(dfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+        named = fd >= 0;
+        if (!named && errno != EEXIST) break;
+    }
     ok = fd >= 0;
     for (size_t at = 0; ok && at < size;) {
         ssize_t put = write(fd, bytes + at, size - at);
@@ -85,11 +142,17 @@ static int write_entry(int dfd, const char *name, const unsigned char *bytes, si
     }
     if (ok && unnamed) {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        ok = linkat(AT_FDCWD, proc, dfd, temp, AT_SYMLINK_FOLLOW) == 0;
+        for (int n = 0; n < TEMP_TRIES && !named; n++) {
+            snprintf(temp, sizeof temp, ".tmp-%d-%d-%.40s", (int)getpid(), n, name);
+            named = linkat(AT_FDCWD, proc, dfd, temp, AT_SYMLINK_FOLLOW) == 0;
+            if (!named && errno != EEXIST) break;
+        }
+        ok = named;
     }
     if (fd >= 0 && close(fd) != 0) ok = 0;
     ok = ok && renameat(dfd, temp, dfd, name) == 0;
-    if (!ok) unlinkat(dfd, temp, 0);
+    /* Only a name this run made is removed: another one may be a live writer's. */
+    if (!ok && named) unlinkat(dfd, temp, 0);
     return ok;
 }
 
@@ -141,10 +204,14 @@ void host_put_php_on_path(void) {
     n = readlinkat(bfd, "php", target, sizeof target - 1);
     if (n < 0 || (size_t)n != strlen(host_self) || memcmp(target, host_self, (size_t)n) != 0) {
         char temp[64];
-        snprintf(temp, sizeof temp, ".php-%d", (int)getpid());
-        unlinkat(bfd, temp, 0);
-        if (symlinkat(host_self, bfd, temp) != 0 || renameat(bfd, temp, bfd, "php") != 0) {
-            unlinkat(bfd, temp, 0);
+        int made = 0;
+        for (int i = 0; i < TEMP_TRIES && !made; i++) {
+            snprintf(temp, sizeof temp, ".php-%d-%d", (int)getpid(), i);
+            made = symlinkat(host_self, bfd, temp) == 0;
+            if (!made && errno != EEXIST) break;
+        }
+        if (!made || renameat(bfd, temp, bfd, "php") != 0) {
+            if (made) unlinkat(bfd, temp, 0);
             close(bfd);
             return;
         }

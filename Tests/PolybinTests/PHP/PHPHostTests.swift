@@ -175,6 +175,176 @@ import Testing
         }
     }
 
+    /// The host's cache directory, made private as the cache policy wants it, in a scratch
+    /// XDG_CACHE_HOME of its own: tests plant files in it before the host's first run.
+    static func privateCache(_ label: String) throws -> (xdg: URL, dir: URL) {
+        let xdg = try TestEnvironment.temporaryDirectory(label)
+        let dir = xdg.appendingPathComponent("polybin-php")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return (xdg, dir)
+    }
+
+    /// Sets the modification time of `path` (not of what a link points to) two hours back:
+    /// older than the hour after which the host takes a temporary name for a killed run's.
+    static func makeOld(_ path: String) {
+        let then = time(nil) - 2 * 3600
+        var times = [timespec(tv_sec: then, tv_nsec: 0), timespec(tv_sec: then, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0, "\(path): utimensat: \(errno)")
+    }
+
+    /// A run that writes (the `php` link of a first start, an extracted CA bundle) collects the
+    /// temporary files of killed runs older than an hour, and nothing else: a fresh one (a live
+    /// writer's), and names of no scheme of the host's (`.tmp-notes`, which an earlier host
+    /// deleted too), stay. Before, nothing was ever collected by a test.
+    @Test func aWriteCollectsOnlyStaleTemporaryFilesOfTheHostsScheme() throws {
+        let app = try PHPApp.get()
+        let (xdg, dir) = try Self.privateCache("polybin-php-collect")
+        defer { try? FileManager.default.removeItem(at: xdg) }
+        func plant(_ name: String, old: Bool) throws {
+            try Data("x".utf8).write(to: dir.appendingPathComponent(name))
+            if old { Self.makeOld(dir.appendingPathComponent(name).path) }
+        }
+        let foreign = [".tmp-notes", "notes.txt", ".tmp-12-0-not-a-hash-ca.pem", "bin-0123456789abcdef"]
+        for name in foreign { try plant(name, old: true) }
+        try plant(".tmp-12-0-0123456789abcdef-ca.pem", old: true)
+        try plant(".tmp-13-0-0123456789abcdef-ca.pem", old: false)
+        let env: [String: String?] = ["XDG_CACHE_HOME": xdg.path]
+        // The first start writes its `php` link.
+        let first = try run(app.program, ["hello"], environment: env, stdin: Data())
+        #expect(first.out == "hello from Commands.php\n", "\(first.err)")
+        var names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(!names.contains(".tmp-12-0-0123456789abcdef-ca.pem"), "a killed run's temporary file stays: \(names)")
+        #expect(names.isSuperset(of: foreign + [".tmp-13-0-0123456789abcdef-ca.pem"]), "collected what is not a stale temporary file: \(names)")
+        // An extraction writes too.
+        try plant(".tmp-14-3-fedcba9876543210-other.pem", old: true)
+        let ca = try run(app.program, ["ca"], environment: env, stdin: Data())
+        #expect(ca.out == "bool(true)\n", "\(ca.err)")
+        names = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        #expect(!names.contains(".tmp-14-3-fedcba9876543210-other.pem"), "a killed run's temporary file stays after an extraction: \(names)")
+        #expect(names.isSuperset(of: foreign + [".tmp-13-0-0123456789abcdef-ca.pem"]), "\(names)")
+    }
+
+    /// The `bin-HASH` directory of a program that no longer exists (its `php` link dangles) is
+    /// removed on the next write, with the temporary link a killed start left in it, and so is
+    /// an hour-old empty one (a start killed before it made its link); the live program's own
+    /// stays. Before, each program path left a directory forever.
+    @Test func theBinDirectoryOfAProgramThatIsGoneIsCollected() throws {
+        let app = try PHPApp.get()
+        let (xdg, dir) = try Self.privateCache("polybin-php-gone")
+        defer { try? FileManager.default.removeItem(at: xdg) }
+        let env: [String: String?] = ["XDG_CACHE_HOME": xdg.path]
+        let copy = xdg.appendingPathComponent("copy/app").path
+        try FileManager.default.createDirectory(atPath: xdg.appendingPathComponent("copy").path, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: app.program, toPath: copy)
+        let copied = try run(copy, ["hello"], environment: env, stdin: Data())
+        #expect(copied.out == "hello from Commands.php\n", "\(copied.err)")
+        let gone = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(gone.count == 1 && gone[0].hasPrefix("bin-"), "\(gone)")
+        let goneDir = dir.appendingPathComponent(gone.first ?? "none")
+        try FileManager.default.createSymbolicLink(atPath: goneDir.appendingPathComponent(".php-77-0").path, withDestinationPath: copy)
+        Self.makeOld(goneDir.appendingPathComponent(".php-77-0").path)
+        try FileManager.default.removeItem(atPath: copy)
+        let empty = dir.appendingPathComponent("bin-00000000000000aa")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        Self.makeOld(empty.path)
+        let live = try run(app.program, ["hello"], environment: env, stdin: Data())
+        #expect(live.out == "hello from Commands.php\n", "\(live.err)")
+        let bins = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(bins.count == 1 && bins.first != gone.first, "the gone program's or the empty directory stays: \(bins)")
+        if bins.count == 1 {
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent(bins[0]).appendingPathComponent("php").path)
+            #expect(link == app.program)
+        }
+    }
+
+    /// A first extraction killed (SIGKILL, by strace's fault injection) as it writes its file or
+    /// renames it into place, and a first start killed as it renames its `php` link into place,
+    /// leave nothing a later run trusts (no final entry, no `php` link); the next run succeeds
+    /// even with the killed run's pid, as in a container where every run is pid 1 (before, its
+    /// extraction failed on the killed run's temporary name and deleted it); once an hour old,
+    /// what the killed runs left is collected by the next write.
+    @Test func aKilledExtractionLeavesNothingTrustedAndIsCollected() throws {
+        let app = try PHPApp.get()
+        let (xdg, dir) = try Self.privateCache("polybin-php-killed")
+        defer { try? FileManager.default.removeItem(at: xdg) }
+        let env: [String: String?] = ["XDG_CACHE_HOME": xdg.path]
+        let embedded = FileManager.default.contents(atPath: app.tree.appendingPathComponent("data/ca.pem").path)
+        func killed(at syscall: String) throws -> ProcessResult {
+            try run("/usr/bin/unshare", ["-pf", "strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=\(syscall)", "-e", "inject=\(syscall):signal=KILL",
+                                         app.program, "ca"], environment: env, stdin: Data())
+        }
+        // `program ca` as pid `pid` of a pid namespace of its own.
+        func ca(asPid pid: Int) throws -> ProcessResult {
+            try run("/usr/bin/unshare", ["-pf", "--mount-proc", "/bin/sh", "-c", "echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid && \"$0\" ca; exit $?",
+                                         app.program, String(pid)], environment: env, stdin: Data())
+        }
+        func everything() throws -> [String] {
+            try FileManager.default.subpathsOfDirectory(atPath: dir.path).sorted()
+        }
+        func pid(of leftover: String) -> Int? {
+            leftover.firstMatch(of: /(?:^|\/)\.(?:tmp|php)-([0-9]+)-/).flatMap { Int($0.1) }
+        }
+        let rename = "/^renameat2?$"
+        var leftovers: [String] = []
+        // The first start's `php` link renamed, then the CA bundle renamed, then half written
+        // (its first write: unnamed with O_TMPFILE, then nothing is left; else a temporary name).
+        for (point, removeEntry) in [(rename, false), (rename, true), ("write", true)] {
+            if removeEntry {
+                for name in try everything() where name.hasSuffix("-ca.pem") && !name.hasPrefix(".") {
+                    try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+                }
+            }
+            let before = Set(try everything())
+            let dead = try killed(at: point)
+            #expect(dead.status != 0 && !dead.out.contains("bool"), "not killed at \(point): \(dead.out) \(dead.err)")
+            let made = try everything().filter { !before.contains($0) }
+            #expect(!made.contains { ($0.hasSuffix("-ca.pem") && !$0.hasPrefix(".")) || $0.hasSuffix("/php") },
+                    "a killed run left an entry a later run trusts: \(made)")
+            let left = made.filter { pid(of: $0) != nil }
+            leftovers += left
+            let next = try left.first.flatMap(pid(of:)).map { try ca(asPid: $0) } ?? run(app.program, ["ca"], environment: env, stdin: Data())
+            #expect(next.out == "bool(true)\n" && next.status == 0, "the run after one killed at \(point): \(next.out) \(next.err)")
+            let entries = try everything().filter { $0.hasSuffix("-ca.pem") && !$0.hasPrefix(".") }
+            #expect(entries.count == 1 && entries.allSatisfy { FileManager.default.contents(atPath: dir.appendingPathComponent($0).path) == embedded }, "\(entries)")
+        }
+        #expect(leftovers.count >= 2, "a kill at a rename leaves its temporary name: \(leftovers)")
+        for leftover in leftovers { Self.makeOld(dir.appendingPathComponent(leftover).path) }
+        for name in try everything() where name.hasSuffix("-ca.pem") && !name.hasPrefix(".") {
+            try FileManager.default.removeItem(at: dir.appendingPathComponent(name))
+        }
+        let collecting = try run(app.program, ["ca"], environment: env, stdin: Data())
+        #expect(collecting.out == "bool(true)\n", "\(collecting.err)")
+        let final = try everything()
+        #expect(final.count == 3 && !final.contains { pid(of: $0) != nil }, "what killed runs left is not collected: \(final)")
+    }
+
+    /// Collection follows no link and deletes nothing outside the cache directory: a link named
+    /// as a stale temporary file pointing at an old file elsewhere, and a link named as a
+    /// bin-HASH directory pointing at a directory elsewhere that holds a dangling `php` link
+    /// and an old temporary link, leave their targets as they were.
+    @Test func collectionFollowsNoLinkOutOfTheCache() throws {
+        let app = try PHPApp.get()
+        let (xdg, dir) = try Self.privateCache("polybin-php-links")
+        defer { try? FileManager.default.removeItem(at: xdg) }
+        let outside = try TestEnvironment.temporaryDirectory("polybin-php-outside")
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let victim = outside.appendingPathComponent("victim"), bin = outside.appendingPathComponent("bin")
+        try Data("keep".utf8).write(to: victim)
+        Self.makeOld(victim.path)
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("php").path, withDestinationPath: outside.appendingPathComponent("gone").path)
+        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(".php-5-0").path, withDestinationPath: victim.path)
+        Self.makeOld(bin.appendingPathComponent(".php-5-0").path)
+        Self.makeOld(bin.path)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent(".tmp-5-0-0123456789abcdef-ca.pem").path, withDestinationPath: victim.path)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("bin-0123456789abcdef").path, withDestinationPath: bin.path)
+        let first = try run(app.program, ["ca"], environment: ["XDG_CACHE_HOME": xdg.path], stdin: Data())
+        #expect(first.out == "bool(true)\n", "\(first.err)")
+        #expect(FileManager.default.contents(atPath: victim.path) == Data("keep".utf8), "the file a link pointed at is gone")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: bin.path)) == ["php", ".php-5-0"], "collected in a directory a link pointed at")
+        #expect(FileManager.default.fileExists(atPath: bin.path))
+    }
+
     /// `make -q` after a build reports nothing to do (before, the flags record was a rule that
     /// ran every time), and a change in the tree is work again; a PHP_APP_ROOT with a trailing
     /// slash is the same root (before, the program had nothing in its tree).
