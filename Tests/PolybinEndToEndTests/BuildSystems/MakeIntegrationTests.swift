@@ -1,0 +1,201 @@
+import Foundation
+import PolybinKit
+import Testing
+import PolybinTestSupport
+
+/// Integrations/polybin.mk, driven through Examples/fatbin-demo's own Makefile and the polybin
+/// under test. Each test builds a copy of the example, so touching its headers never disturbs
+/// the tree; serialized because every build keeps both cores busy.
+@Suite(.serialized) struct MakeIntegrationTests {
+    static let levels = Architecture.x86_64.levelNames
+
+    /// Examples/fatbin-demo and Integrations/polybin.mk copied in the layout the example's
+    /// Makefile expects, with a build directory and a fatbin cache beside them.
+    struct Workspace {
+        let root: URL
+        var example: URL { root.appendingPathComponent("Examples/fatbin-demo") }
+        var build: URL { root.appendingPathComponent("build") }
+        var fatbin: String { build.appendingPathComponent("fatbin-demo").path }
+
+        init() throws {
+            root = try TestEnvironment.temporaryDirectory("polybin-make")
+            let files = FileManager.default
+            try files.createDirectory(at: example, withIntermediateDirectories: true)
+            try files.createDirectory(at: root.appendingPathComponent("Integrations"), withIntermediateDirectories: true)
+            let source = TestEnvironment.root.appendingPathComponent("Examples/fatbin-demo")
+            for name in try files.contentsOfDirectory(atPath: source.path)
+            where name == "Makefile" || name.hasSuffix(".c") || name.hasSuffix(".h") {
+                try files.copyItem(at: source.appendingPathComponent(name), to: example.appendingPathComponent(name))
+            }
+            try files.copyItem(at: TestEnvironment.root.appendingPathComponent("Integrations/polybin.mk"),
+                               to: root.appendingPathComponent("Integrations/polybin.mk"))
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+
+        /// `make` in the example directory; -O2 keeps the builds quick.
+        @discardableResult
+        func make(_ arguments: [String] = [], cflags: String = "-O2") throws -> ProcessResult {
+            try run("make", ["--no-print-directory", "-C", example.path, "POLYBIN=\(TestEnvironment.polybin)",
+                             "POLYBIN_BUILDDIR=\(build.path)", "POLYBIN_CFLAGS=\(cflags)"] + arguments,
+                    environment: ["POLYBIN_RUNNER": TestEnvironment.runnerArchive])
+        }
+
+        func levelBuild(_ level: String) -> String { build.appendingPathComponent("\(level)/fatbin-demo").path }
+        func object(_ level: String, _ name: String) -> String { build.appendingPathComponent("\(level)/\(name)").path }
+
+        /// The level the fatbin runs, from the demo's `--level`.
+        func fatbinLevel() throws -> String {
+            let result = try run(fatbin, ["--level"], environment: ["POLYBIN_CACHE_DIR": root.appendingPathComponent("cache").path])
+            #expect(result.status == 0, "fatbin failed: \(result.err)")
+            return result.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// make and a C compiler, or a recorded failure saying what to install.
+    func toolsPresent() -> Bool {
+        for tool in ["make", "cc"] where !TestEnvironment.has(tool) {
+            Issue.record("\(tool) is not on PATH: run tools/bootstrap (apt-get install make gcc)")
+            return false
+        }
+        return true
+    }
+
+    /// The level `polybin cpu` says this machine gets.
+    func hostLevel() throws -> String {
+        let result = try run(TestEnvironment.polybin, ["cpu"])
+        let line = try #require(result.out.split(separator: "\n").first { $0.hasPrefix("level: ") })
+        return String(line.dropFirst("level: ".count))
+    }
+
+    func modified(_ path: String) throws -> Date {
+        try #require(FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
+    }
+
+    func expectBuilt(_ result: ProcessResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.status == 0, "make failed (\(result.status)): \(result.err)", sourceLocation: sourceLocation)
+    }
+
+    @Test func buildsEachLevelInItsOwnDirectoryAndAFatbinThatRunsTheHostLevel() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        expectBuilt(try workspace.make())
+
+        let host = try hostLevel()
+        let hostRank = try #require(Self.levels.firstIndex(of: host))
+        for (rank, level) in Self.levels.enumerated() {
+            let path = workspace.levelBuild(level)
+            #expect(FileManager.default.isExecutableFile(atPath: path), "\(path) was not built")
+            if rank <= hostRank {
+                #expect(try run(path, ["--level"]).out == "\(level)\n")
+            } else {
+                // Too new an instruction set to run here: read the level string compiled into it.
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+                let compiledIn = Self.levels.filter { bytes.range(of: Data("\($0)\0".utf8)) != nil }
+                #expect(compiledIn == [level], "\(path) holds the level strings \(compiledIn)")
+            }
+        }
+        #expect(try workspace.fatbinLevel() == host)
+    }
+
+    @Test func secondMakeHasNothingToDo() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        expectBuilt(try workspace.make())
+        let built = try modified(workspace.fatbin)
+
+        #expect(try workspace.make(["-q"]).status == 0, "make -q says the fatbin is out of date right after building it")
+        let again = try workspace.make()
+        expectBuilt(again)
+        #expect(again.out.contains("Nothing to be done"), "second make ran: \(again.out)")
+        #expect(try modified(workspace.fatbin) == built)
+    }
+
+    @Test func editingAHeaderRebuildsExactlyTheObjectsIncludingIt() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        expectBuilt(try workspace.make())
+        let paths = Self.levels.flatMap { level in
+            ["main.o", "kernel.o", "level.o"].map { workspace.object(level, $0) }
+        } + [workspace.fatbin]
+        let before = try Dictionary(uniqueKeysWithValues: paths.map { ($0, try modified($0)) })
+
+        // kernel.h is included by kernel.c and main.c, not by level.c.
+        try FileManager.default.setAttributes([.modificationDate: Date()],
+                                              ofItemAtPath: workspace.example.appendingPathComponent("kernel.h").path)
+        expectBuilt(try workspace.make())
+
+        for level in Self.levels {
+            for object in ["main.o", "kernel.o"] {
+                let path = workspace.object(level, object)
+                #expect(try modified(path) > before[path]!, "\(path) was not rebuilt")
+            }
+            let untouched = workspace.object(level, "level.o")
+            #expect(try modified(untouched) == before[untouched]!, "\(untouched) was rebuilt")
+        }
+        #expect(try modified(workspace.fatbin) > before[workspace.fatbin]!, "the fatbin was not relinked")
+        #expect(try workspace.fatbinLevel() == hostLevel())
+        #expect(try workspace.make(["-q"]).status == 0)
+    }
+
+    @Test func changingTheFlagsRebuildsEveryLevel() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        expectBuilt(try workspace.make(cflags: "-O2"))
+        let objects = Self.levels.map { workspace.object($0, "level.o") }
+        let before = try objects.map(modified)
+
+        expectBuilt(try workspace.make(cflags: "-O1"))
+        for (path, then) in zip(objects, before) {
+            #expect(try modified(path) > then, "\(path) kept its -O2 build")
+        }
+        #expect(try workspace.make(["-q"], cflags: "-O1").status == 0)
+        #expect(try workspace.make(["-q"], cflags: "-O2").status == 1)
+    }
+
+    @Test func parallelBuildFromCleanWorks() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        expectBuilt(try workspace.make())
+        expectBuilt(try workspace.make(["polybin-clean"]))
+        #expect(!FileManager.default.fileExists(atPath: workspace.fatbin))
+        #expect(!FileManager.default.fileExists(atPath: workspace.levelBuild("x86-64")))
+
+        expectBuilt(try workspace.make(["-j2"]))
+        #expect(try workspace.fatbinLevel() == hostLevel())
+        #expect(try workspace.make(["-q"]).status == 0)
+    }
+
+    @Test func buildCommandRunsOncePerLevelWithItsVariables() throws {
+        guard toolsPresent() else { return }
+        let workspace = try Workspace()
+        defer { workspace.remove() }
+        // The make variables build; the environment variables must agree with them.
+        let makefile = """
+            POLYBIN_PROGRAM := fatbin-demo
+            POLYBIN_BUILD_COMMAND = test "$$LEVEL $$MARCH_FLAGS $$OUT" = "$(LEVEL) $(MARCH_FLAGS) $(OUT)" \
+            && cc -O2 $(MARCH_FLAGS) -o $(OUT) main.c kernel.c level.c
+            include ../../Integrations/polybin.mk
+
+            """
+        try Data(makefile.utf8).write(to: workspace.example.appendingPathComponent("Makefile"))
+        expectBuilt(try workspace.make(["-j2"]))
+        for level in Self.levels {
+            #expect(FileManager.default.isExecutableFile(atPath: workspace.levelBuild(level)), "\(level) was not built")
+        }
+        #expect(try workspace.fatbinLevel() == hostLevel())
+
+        // The command runs again, but identical builds leave the packed fatbin alone.
+        let bundle = workspace.build.appendingPathComponent("fatbin-demo.bundle").path
+        let packed = try modified(bundle)
+        let again = try workspace.make()
+        expectBuilt(again)
+        #expect(again.out.contains("-march=x86-64-v4 -o"), "the build command did not run again: \(again.out)")
+        #expect(try modified(bundle) == packed, "unchanged builds were repacked")
+    }
+}
