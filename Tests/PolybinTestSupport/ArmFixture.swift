@@ -16,17 +16,7 @@ package final class ArmFixture: @unchecked Sendable {
     package let fatbin: String
     package let hwcaps: String
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var shared: ArmFixture?
-
-    package static func get() throws -> ArmFixture {
-        lock.lock()
-        defer { lock.unlock() }
-        if let shared { return shared }
-        let fixture = try ArmFixture()
-        shared = fixture
-        return fixture
-    }
+    package static func get() throws -> ArmFixture { try BuildOnce.value("ArmFixture") { try ArmFixture() } }
 
     package static func require(_ tool: String) throws {
         guard TestEnvironment.has(tool) else {

@@ -12,9 +12,7 @@ package struct DemoFixture: Sendable {
     package let builds: [String: String]
     package let fatbin: String
 
-    package static let shared: Result<DemoFixture, Error> = Result { try DemoFixture.make() }
-
-    package static func get() throws -> DemoFixture { try shared.get() }
+    package static func get() throws -> DemoFixture { try BuildOnce.value("DemoFixture") { try make() } }
 
     package static func make() throws -> DemoFixture {
         let dir = try TestEnvironment.temporaryDirectory("polybin-demo")

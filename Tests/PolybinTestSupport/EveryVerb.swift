@@ -14,7 +14,9 @@ package enum EveryVerb {
     }
 
     /// The verbs and, for each, its output options: options whose help says they write.
-    package static let all: Result<[(verb: String, outputs: [String])], Error> = Result {
+    package static func all() throws -> [(verb: String, outputs: [String])] { try BuildOnce.value("EveryVerb", readHelp) }
+
+    private static func readHelp() throws -> [(verb: String, outputs: [String])] {
         let dump = try run(TestEnvironment.polybin, ["--experimental-dump-help"])
         guard dump.status == 0, let json = try JSONSerialization.jsonObject(with: dump.stdout) as? [String: Any],
               let command = json["command"] as? [String: Any], let verbs = command["subcommands"] as? [[String: Any]] else {
@@ -32,17 +34,17 @@ package enum EveryVerb {
         }
     }
 
-    package static var verbs: [String] { ((try? all.get()) ?? []).map(\.verb) }
+    package static var verbs: [String] { ((try? all()) ?? []).map(\.verb) }
 
     package static var outputs: [Output] {
-        ((try? all.get()) ?? []).flatMap { verb in verb.outputs.map { Output(verb: verb.verb, option: $0) } }
+        ((try? all()) ?? []).flatMap { verb in verb.outputs.map { Output(verb: verb.verb, option: $0) } }
     }
 
     /// Inputs every verb can run on, copied into `dir` under fixed names (a program, a bundle,
     /// a payload object, a fatbin, a text file), so a run in `dir` names them relatively.
     package static func copyInputs(into dir: URL) throws {
         let demo = try DemoFixture.get()
-        let inputs = try VerbInputs.shared.get()
+        let inputs = try VerbInputs.get()
         for (from, name) in [(demo.builds["x86-64"]!, "prog"), (inputs.bundle, "in.bundle"),
                              (inputs.payloadObject, "in.o"), (demo.fatbin, "in.fatbin")] {
             try FileManager.default.copyItem(atPath: from, toPath: dir.appendingPathComponent(name).path)

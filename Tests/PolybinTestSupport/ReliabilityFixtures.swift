@@ -9,7 +9,9 @@ package enum ReliabilityFixtures {
     package static let sources = TestEnvironment.root.appendingPathComponent("Tests/Fixtures")
     /// Beside the build products rather than under /tmp, which some tests mount over; removed
     /// when the test process exits.
-    package static let directory: Result<URL, Error> = Result {
+    package static func dir() throws -> URL { try BuildOnce.value("ReliabilityFixtures", makeDirectory) }
+
+    private static func makeDirectory() throws -> URL {
         let dir = TestEnvironment.root.appendingPathComponent(TestEnvironment.buildDir)
             .deletingLastPathComponent().appendingPathComponent("reliability-\(getpid())")
         try? FileManager.default.removeItem(at: dir)
@@ -18,10 +20,6 @@ package enum ReliabilityFixtures {
         atexit { if let path = fixturesToRemove { try? FileManager.default.removeItem(atPath: String(cString: path)) } }
         return dir
     }
-    private static let lock = NSRecursiveLock()
-    private nonisolated(unsafe) static var built: [String: String] = [:]
-
-    package static func dir() throws -> URL { try directory.get() }
 
     /// Tests/Fixtures/SOURCE compiled with `flags` as NAME (once per process).
     package static func program(_ source: String, _ flags: [String], as name: String) throws -> String {
@@ -88,13 +86,11 @@ package enum ReliabilityFixtures {
 
     /// Makes DIR/NAME once per process with `make(path)`; tests running in parallel wait for it.
     package static func once(_ name: String, _ make: (String) throws -> Void) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let path = built[name] { return path }
-        let output = try dir().appendingPathComponent(name).path
-        try make(output)
-        built[name] = output
-        return output
+        try BuildOnce.value("ReliabilityFixtures/\(name)") {
+            let output = try dir().appendingPathComponent(name).path
+            try make(output)
+            return output
+        }
     }
 
     /// A fresh scratch directory for one test, removed by the caller's `defer`.

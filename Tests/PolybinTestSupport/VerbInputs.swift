@@ -10,7 +10,7 @@ package struct VerbInputs: Sendable {
     package let bundle: String
     package let payloadObject: String
 
-    package static let shared: Result<VerbInputs, Error> = Result { try VerbInputs.make() }
+    package static func get() throws -> VerbInputs { try BuildOnce.value("VerbInputs") { try make() } }
 
     package static func make() throws -> VerbInputs {
         let demo = try DemoFixture.get()

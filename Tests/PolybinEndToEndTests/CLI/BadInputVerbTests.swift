@@ -35,7 +35,7 @@ import PolybinTestSupport
     }
 
     @Test func everyVerbAnswersAnyFileWithOneLine() throws {
-        let inputs = try Inputs.shared.get()
+        let inputs = try Inputs.get()
         for (label, file) in inputs.foreign {
             for arguments in Self.verbs(file) {
                 let line = try Self.refused(arguments, naming: file)
@@ -60,7 +60,7 @@ import PolybinTestSupport
 
     /// object and generate-c take a bundle file exactly as packed; link a payload object.
     @Test func damagedBundlesAndPayloadObjectsAreRefused() throws {
-        let inputs = try Inputs.shared.get()
+        let inputs = try Inputs.get()
         let bundle = [UInt8](try Data(contentsOf: URL(fileURLWithPath: inputs.bundle)))
         let dir = try TestEnvironment.temporaryDirectory("polybin-badverb-bundles")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -149,7 +149,7 @@ import PolybinTestSupport
     /// An output that names one of the verb's inputs, however spelled, is refused and the
     /// input stays as it was.
     @Test func outputsThatWouldReplaceAnInputAreRefused() throws {
-        let inputs = try Inputs.shared.get()
+        let inputs = try Inputs.get()
         let demo = try DemoFixture.get()
         let dir = try TestEnvironment.temporaryDirectory("polybin-badverb-overwrite")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -196,7 +196,7 @@ import PolybinTestSupport
     /// file it was written to. (An output in a missing directory is refused before the link:
     /// OutputRuleTests.)
     @Test func linkerErrorsAreOneLineWithoutTemporaryNames() throws {
-        let inputs = try Inputs.shared.get()
+        let inputs = try Inputs.get()
         let demo = try DemoFixture.get()
         let cwd = try TestEnvironment.temporaryDirectory("polybin-badverb-link")
         defer { try? FileManager.default.removeItem(at: cwd) }

@@ -85,7 +85,9 @@ enum ConformanceTree {
     static let bigName = "big/hundred-mib.bin"
     static let bigSize = 100 * 1024 * 1024 + 7
 
-    static let shared: Result<EmbedTree, Error> = Result {
+    static func get() throws -> EmbedTree { try BuildOnce.value("ConformanceTree", make) }
+
+    private static func make() throws -> EmbedTree {
         var files: [String: [UInt8]] = [
             "empty": [],
             "one-byte": [0x2A],
@@ -109,8 +111,6 @@ enum ConformanceTree {
         expected[bigName] = (SHA256.hex(SHA256.digest(bytes)), bytes.count)
         return EmbedTree(root: tree.root, expected: expected)
     }
-
-    static func get() throws -> EmbedTree { try shared.get() }
 }
 
 /// For the exit handler, which cannot capture.

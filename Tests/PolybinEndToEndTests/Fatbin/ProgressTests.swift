@@ -66,7 +66,7 @@ import PolybinTestSupport
         let bundleSize: UInt64
         let objectSize: UInt64
 
-        static let shared = Result { try Fixture() }
+        static func get() throws -> Fixture { try BuildOnce.value("ProgressTests.Fixture") { try Fixture() } }
 
         init() throws {
             let url = try TestEnvironment.temporaryDirectory("progress-fixture")
@@ -139,7 +139,7 @@ import PolybinTestSupport
     }
 
     @Test(arguments: Verb.all) func everyLongVerbShowsItsPhasesOnATerminalOnly(_ verb: Verb) throws {
-        let fixture = try Fixture.shared.get()
+        let fixture = try Fixture.get()
         let out = try TestEnvironment.temporaryDirectory("progress-\(verb.name.prefix(while: \.isLetter))")
         defer { try? FileManager.default.removeItem(at: out) }
 

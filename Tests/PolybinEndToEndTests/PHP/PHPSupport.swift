@@ -12,7 +12,9 @@ struct ArcanistBuild: Sendable {
     var arc: String { build.appendingPathComponent("arc").path }
     var arcStatic: String { build.appendingPathComponent("arc-static").path }
 
-    static let shared: Result<ArcanistBuild, Error> = Result {
+    static func get() throws -> ArcanistBuild { try BuildOnce.value("ArcanistBuild", make) }
+
+    private static func make() throws -> ArcanistBuild {
         for file in [tree + "/bin/arc", "/usr/bin/php8.2", "/usr/lib/libphp8.2.so", "/usr/bin/strace"] where !FileManager.default.fileExists(atPath: file) {
             throw FixtureError("\(file) is missing: run tools/bootstrap (it installs arcanist, php8.2-cli, libphp8.2-embed, php8.2-dev and strace)")
         }
@@ -21,15 +23,13 @@ struct ArcanistBuild: Sendable {
         return ArcanistBuild(build: build)
     }
 
-    static func get() throws -> ArcanistBuild { try shared.get() }
+    static func getStatic() throws -> ArcanistBuild { try BuildOnce.value("ArcanistBuild.static", makeStatic) }
 
-    static let sharedStatic: Result<ArcanistBuild, Error> = Result {
+    private static func makeStatic() throws -> ArcanistBuild {
         let built = try get()
         try mustRun("make", ["-C", example.path, "POLYBIN=\(TestEnvironment.polybin)", "POLYBIN_BUILDDIR=\(built.build.path)", "static"])
         return built
     }
-
-    static func getStatic() throws -> ArcanistBuild { try sharedStatic.get() }
 
     /// A directory holding `name` as a link to `program`: how the host is run as `php` or `arcanist`.
     static func linked(_ program: String, as name: String) throws -> String {
@@ -77,7 +77,9 @@ struct ArcanistWorkingCopy: Sendable {
     /// through the environment, never the global configuration.
     static let git: [String: String?] = ["GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*"]
 
-    static let shared: Result<ArcanistWorkingCopy, Error> = Result {
+    static func get() throws -> ArcanistWorkingCopy { try BuildOnce.value("ArcanistWorkingCopy", make) }
+
+    private static func make() throws -> ArcanistWorkingCopy {
         _ = try ArcanistBuild.get()
         let wc = ArcanistWorkingCopy(dir: try TestEnvironment.temporaryDirectory("polybin-arc-wc"))
         try mustRun("cp", ["-a", ArcanistBuild.tree, wc.copy.path])
@@ -88,8 +90,6 @@ struct ArcanistWorkingCopy: Sendable {
                              "POLYBIN_BUILDDIR=\(wc.dir.appendingPathComponent("build").path)", "PHP_APP_DIR=\(wc.copy.path)"])
         return wc
     }
-
-    static func get() throws -> ArcanistWorkingCopy { try shared.get() }
 
     /// `command... unit --no-coverage -- TESTS` in the copy. Output goes to files opened for
     /// appending: ExecPassthruTestCase hands the STDOUT stream to a child, and PHP then seeks
@@ -151,8 +151,7 @@ struct PHPApp: Sendable {
         return app
     }
 
-    static let shared: Result<PHPApp, Error> = Result { try make("php-app") }
-    static func get() throws -> PHPApp { try shared.get() }
+    static func get() throws -> PHPApp { try BuildOnce.value("PHPApp") { try make("php-app") } }
 
     /// The program with `hidden` (the tree's directory on disk) covered by `empty` in a mount
     /// namespace of its own: what it reads of the tree then comes from itself. Its stderr

@@ -15,15 +15,7 @@ final class ELFPrograms: @unchecked Sendable {
     /// Linked programs: what .eh_frame, PT_LOAD and the dynamic section are compared on.
     var programs: [(label: String, path: String)] { files.filter { !$0.label.hasSuffix(".o") } }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var shared: Result<ELFPrograms, Error>?
-
-    static func get() throws -> ELFPrograms {
-        lock.lock()
-        defer { lock.unlock() }
-        if shared == nil { shared = Result { try ELFPrograms() } }
-        return try shared!.get()
-    }
+    static func get() throws -> ELFPrograms { try BuildOnce.value("ELFPrograms") { try ELFPrograms() } }
 
     static let cSource = """
         #include <stdio.h>
