@@ -43,17 +43,6 @@ package struct FixtureError: Error, CustomStringConvertible {
     package init(_ description: String) { self.description = description }
 }
 
-/// The highest level `ld.so --help` says the CPU supports, run natively or under qemu.
-package func loaderLevel(qemuCPU: String? = nil) throws -> String {
-    let loader = "/lib64/ld-linux-x86-64.so.2"
-    let result = qemuCPU.map { try? run("qemu-x86_64", ["-cpu", $0, loader, "--help"]) } ?? (try? run(loader, ["--help"]))
-    let text = try #require(result).out
-    for level in ["x86-64-v4", "x86-64-v3", "x86-64-v2"] where text.contains("\(level) (supported") {
-        return level
-    }
-    return "x86-64"
-}
-
 /// The `selected:` line of an explain table.
 package func selectedFlavor(_ explain: String) -> String? {
     explain.split(separator: "\n").last { $0.hasPrefix("selected: ") }.map { String($0.dropFirst("selected: ".count)) }

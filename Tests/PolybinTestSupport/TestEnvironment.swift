@@ -98,6 +98,11 @@ package func shell(_ command: String, cwd: URL? = nil, environment: [String: Str
     try run("/bin/sh", ["-c", command], environment: environment, cwd: cwd)
 }
 
+/// A file's modification time.
+package func modified(_ path: String) throws -> Date {
+    try #require(FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
+}
+
 /// Runs a command that must succeed (a compiler, make); its stderr is the failure message.
 @discardableResult
 package func mustRun(_ tool: String, _ arguments: [String], cwd: URL? = nil, environment: [String: String?] = [:]) throws -> ProcessResult {

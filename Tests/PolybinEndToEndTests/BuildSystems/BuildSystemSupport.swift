@@ -3,18 +3,11 @@ import PolybinKit
 import Testing
 import PolybinTestSupport
 
-/// What the make, CMake, cargo and SwiftPM tests share: the levels, the host's level, a
+/// What the make, CMake, cargo and SwiftPM tests share: the levels, a
 /// scratch tree holding copies of checkout files with a build directory and a fatbin cache
 /// beside them, and the checks every one of them makes on a fatbin.
 enum BuildSystems {
     static let levels = Architecture.x86_64.levelNames
-
-    /// The level `polybin cpu` says this machine gets.
-    static func hostLevel() throws -> String {
-        let result = try run(TestEnvironment.polybin, ["cpu"])
-        let line = try #require(result.out.split(separator: "\n").first { $0.hasPrefix("level: ") })
-        return String(line.dropFirst("level: ".count))
-    }
 
     /// The highest of `built` that this machine can run.
     static func expectedLevel(of built: [String]) throws -> String {
@@ -64,10 +57,6 @@ enum BuildSystems {
             #expect(result.status == 0, "extract \(level): \(result.err)", sourceLocation: sourceLocation)
             return try Data(contentsOf: URL(fileURLWithPath: extracted))
         }
-    }
-
-    static func modified(_ path: String) throws -> Date {
-        try #require(FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
     }
 
     /// Records a failure naming `what` with the tail of its output unless it exited 0.

@@ -116,9 +116,9 @@ import PolybinTestSupport
         #expect(try project.scratch.runFatbin(project.fatbin, ["--version"]).out == "brotli 1.0.9\n")
 
         // Nothing changed: nothing is repacked.
-        let packed = try BuildSystems.modified(project.fatbin)
+        let packed = try modified(project.fatbin)
         try project.cmakeBuild("brotli_fatbin")
-        #expect(try BuildSystems.modified(project.fatbin) == packed, "an unchanged project was repacked")
+        #expect(try modified(project.fatbin) == packed, "an unchanged project was repacked")
 
         // An edited source of brotli's rebuilds every level and repacks.
         let cli = project.brotli.appendingPathComponent("c/tools/brotli.c")
@@ -144,9 +144,9 @@ import PolybinTestSupport
         #expect(try run(project.embedDemo).out == "docs/notes.txt: notes\ngreeting.txt: hello\n")
 
         // Nothing changed: nothing is embedded or linked again.
-        let linked = try BuildSystems.modified(project.embedDemo)
+        let linked = try modified(project.embedDemo)
         try project.cmakeBuild("embed-demo")
-        #expect(try BuildSystems.modified(project.embedDemo) == linked, "an unchanged embed was relinked")
+        #expect(try modified(project.embedDemo) == linked, "an unchanged embed was relinked")
 
         // Editing a file in place, adding one and removing one each re-embed and relink.
         try "hello again\n".write(to: project.data("greeting.txt"), atomically: false, encoding: .utf8)

@@ -49,7 +49,7 @@ import PolybinTestSupport
         try workspace.make()
 
         // Each level is its own cargo build, compiled for that level.
-        let host = try BuildSystems.hostLevel()
+        let host = try hostLevel()
         var checksums: Set<String> = []
         for level in BuildSystems.levels {
             #expect(FileManager.default.fileExists(atPath: workspace.build.appendingPathComponent("cargo-\(level)/release/rust-fatbin").path))
@@ -79,12 +79,12 @@ import PolybinTestSupport
         let workspace = try Workspace()
         defer { workspace.remove() }
         try workspace.make()
-        let packed = try BuildSystems.modified(workspace.fatbin)
+        let packed = try modified(workspace.fatbin)
         let before = try workspace.runFatbin()
         #expect(before.out.contains("checksum: "))
 
         try workspace.make()
-        #expect(try BuildSystems.modified(workspace.fatbin) == packed, "an unchanged crate was repacked")
+        #expect(try modified(workspace.fatbin) == packed, "an unchanged crate was repacked")
 
         let main = workspace.example.appendingPathComponent("src/main.rs")
         let source = try String(contentsOf: main, encoding: .utf8)

@@ -7,8 +7,6 @@ import PolybinTestSupport
 /// under test. Each test builds a copy of the example, so touching its headers never disturbs
 /// the tree; serialized because every build keeps both cores busy.
 @Suite(.serialized) struct MakeIntegrationTests {
-    static let levels = Architecture.x86_64.levelNames
-
     /// Examples/fatbin-demo and Integrations/polybin.mk copied in the layout the example's
     /// Makefile expects, with a build directory and a fatbin cache beside them.
     struct Workspace {
@@ -52,39 +50,19 @@ import PolybinTestSupport
         }
     }
 
-    /// make and a C compiler, or a recorded failure saying what to install.
-    func toolsPresent() -> Bool {
-        for tool in ["make", "cc"] where !TestEnvironment.has(tool) {
-            Issue.record("\(tool) is not on PATH: run tools/bootstrap (apt-get install make gcc)")
-            return false
-        }
-        return true
-    }
-
-    /// The level `polybin cpu` says this machine gets.
-    func hostLevel() throws -> String {
-        let result = try run(TestEnvironment.polybin, ["cpu"])
-        let line = try #require(result.out.split(separator: "\n").first { $0.hasPrefix("level: ") })
-        return String(line.dropFirst("level: ".count))
-    }
-
-    func modified(_ path: String) throws -> Date {
-        try #require(FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
-    }
-
     func expectBuilt(_ result: ProcessResult, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.status == 0, "make failed (\(result.status)): \(result.err)", sourceLocation: sourceLocation)
     }
 
     @Test func buildsEachLevelInItsOwnDirectoryAndAFatbinThatRunsTheHostLevel() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         expectBuilt(try workspace.make())
 
         let host = try hostLevel()
-        let hostRank = try #require(Self.levels.firstIndex(of: host))
-        for (rank, level) in Self.levels.enumerated() {
+        let hostRank = try #require(BuildSystems.levels.firstIndex(of: host))
+        for (rank, level) in BuildSystems.levels.enumerated() {
             let path = workspace.levelBuild(level)
             #expect(FileManager.default.isExecutableFile(atPath: path), "\(path) was not built")
             if rank <= hostRank {
@@ -92,7 +70,7 @@ import PolybinTestSupport
             } else {
                 // Too new an instruction set to run here: read the level string compiled into it.
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-                let compiledIn = Self.levels.filter { bytes.range(of: Data("\($0)\0".utf8)) != nil }
+                let compiledIn = BuildSystems.levels.filter { bytes.range(of: Data("\($0)\0".utf8)) != nil }
                 #expect(compiledIn == [level], "\(path) holds the level strings \(compiledIn)")
             }
         }
@@ -100,7 +78,7 @@ import PolybinTestSupport
     }
 
     @Test func secondMakeHasNothingToDo() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         expectBuilt(try workspace.make())
@@ -114,11 +92,11 @@ import PolybinTestSupport
     }
 
     @Test func editingAHeaderRebuildsExactlyTheObjectsIncludingIt() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         expectBuilt(try workspace.make())
-        let paths = Self.levels.flatMap { level in
+        let paths = BuildSystems.levels.flatMap { level in
             ["main.o", "kernel.o", "level.o"].map { workspace.object(level, $0) }
         } + [workspace.fatbin]
         let before = try Dictionary(uniqueKeysWithValues: paths.map { ($0, try modified($0)) })
@@ -128,7 +106,7 @@ import PolybinTestSupport
                                               ofItemAtPath: workspace.example.appendingPathComponent("kernel.h").path)
         expectBuilt(try workspace.make())
 
-        for level in Self.levels {
+        for level in BuildSystems.levels {
             for object in ["main.o", "kernel.o"] {
                 let path = workspace.object(level, object)
                 #expect(try modified(path) > before[path]!, "\(path) was not rebuilt")
@@ -142,11 +120,11 @@ import PolybinTestSupport
     }
 
     @Test func changingTheFlagsRebuildsEveryLevel() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         expectBuilt(try workspace.make(cflags: "-O2"))
-        let objects = Self.levels.map { workspace.object($0, "level.o") }
+        let objects = BuildSystems.levels.map { workspace.object($0, "level.o") }
         let before = try objects.map(modified)
 
         expectBuilt(try workspace.make(cflags: "-O1"))
@@ -158,7 +136,7 @@ import PolybinTestSupport
     }
 
     @Test func parallelBuildFromCleanWorks() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         expectBuilt(try workspace.make())
@@ -172,7 +150,7 @@ import PolybinTestSupport
     }
 
     @Test func buildCommandRunsOncePerLevelWithItsVariables() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let workspace = try Workspace()
         defer { workspace.remove() }
         // The make variables build; the environment variables must agree with them.
@@ -185,7 +163,7 @@ import PolybinTestSupport
             """
         try Data(makefile.utf8).write(to: workspace.example.appendingPathComponent("Makefile"))
         expectBuilt(try workspace.make(["-j2"]))
-        for level in Self.levels {
+        for level in BuildSystems.levels {
             #expect(FileManager.default.isExecutableFile(atPath: workspace.levelBuild(level)), "\(level) was not built")
         }
         #expect(try workspace.fatbinLevel() == hostLevel())
