@@ -10,8 +10,7 @@ import PolybinTestSupport
     ]
 
     static func requireQemu() throws {
-        guard TestEnvironment.has("qemu-x86_64") else {
-            Issue.record("qemu-x86_64 is missing: apt-get install qemu-user (tools/test installs it)")
+        guard TestEnvironment.require("qemu-x86_64", install: "apt-get install qemu-user (tools/test installs it)") else {
             throw FixtureError("no qemu-x86_64")
         }
     }

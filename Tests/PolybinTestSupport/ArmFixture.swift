@@ -19,8 +19,7 @@ package final class ArmFixture: @unchecked Sendable {
     package static func get() throws -> ArmFixture { try BuildOnce.value("ArmFixture") { try ArmFixture() } }
 
     package static func require(_ tool: String) throws {
-        guard TestEnvironment.has(tool) else {
-            Issue.record("\(tool) is missing: tools/bootstrap installs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, libzstd-dev:arm64 and qemu-user")
+        guard TestEnvironment.require(tool, install: "tools/bootstrap installs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, libzstd-dev:arm64 and qemu-user") else {
             throw FixtureError("no \(tool)")
         }
     }

@@ -81,7 +81,7 @@ package enum EveryVerb {
             return [verb, "--name", "a", "--mode", "c-embed", "-o", rest, "--bundle", output, input("a.txt")]
         case ("inspect", _), ("explain", _):
             return [verb, input("in.fatbin")]
-        case ("cpu", _):
+        case ("cpu", _), ("levels", _):
             return [verb]
         default:
             return nil

@@ -121,9 +121,7 @@ package enum ReliabilityFixtures {
 
     /// Records an issue and returns false when a tool a test needs is missing.
     package static func require(_ tool: String, package: String) -> Bool {
-        if TestEnvironment.has(tool) { return true }
-        Issue.record("\(tool) is missing: apt-get install \(package)")
-        return false
+        TestEnvironment.require(tool, install: "apt-get install \(package)")
     }
 
     /// Records an issue and returns false unless this process may create namespaces

@@ -29,6 +29,14 @@ package enum TestEnvironment {
         (try? run("/bin/sh", ["-c", "command -v \(tool)"]).status) == 0
     }
 
+    /// Whether a tool a test needs is on PATH; a missing one is a recorded failure saying how
+    /// to install it, never a skip. The one check behind every fixture's own.
+    package static func require(_ tool: String, install: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        if has(tool) { return true }
+        Issue.record("\(tool) is missing: \(install)", sourceLocation: sourceLocation)
+        return false
+    }
+
     /// One directory per test process under the system temp dir, holding every directory
     /// `temporaryDirectory` makes, and removed (with whatever a test left in it) when the
     /// process exits: test runs leave nothing behind in /tmp.

@@ -69,10 +69,6 @@ enum BuildSystems {
 
     /// Whether each tool is on PATH; records what to install when one is not.
     static func present(_ tools: [String]) -> Bool {
-        for tool in tools where !TestEnvironment.has(tool) {
-            Issue.record("\(tool) is not on PATH: run tools/bootstrap")
-            return false
-        }
-        return true
+        tools.allSatisfy { TestEnvironment.require($0, install: "run tools/bootstrap") }
     }
 }

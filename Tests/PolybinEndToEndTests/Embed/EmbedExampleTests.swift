@@ -54,7 +54,7 @@ import PolybinTestSupport
     }
 
     @Test func luaProgramRunsItsEmbeddedScriptsFromAnEmptyDirectory() throws {
-        guard TestEnvironment.has("make") else { Issue.record("make is missing: apt-get install make"); return }
+        guard TestEnvironment.require("make", install: "apt-get install make") else { return }
         guard FileManager.default.fileExists(atPath: "/usr/include/lua5.4/lua.h") else {
             Issue.record("Lua 5.4 headers are missing: apt-get install liblua5.4-dev (tools/bootstrap does)")
             return
@@ -80,7 +80,7 @@ import PolybinTestSupport
     /// The make rule: up to date after a build; editing one embedded file rebuilds the bundle
     /// object and relinks, and recompiles nothing else; adding a file rebuilds too.
     @Test func makeRebuildsExactlyWhatDependsOnAChangedFile() throws {
-        guard TestEnvironment.has("make") else { Issue.record("make is missing: apt-get install make"); return }
+        guard TestEnvironment.require("make", install: "apt-get install make") else { return }
         let lua = try LuaBuild(); defer { lua.remove() }
         #expect(try lua.make().status == 0)
         #expect(try lua.make(["-q"]).status == 0, "not up to date right after a build")

@@ -122,7 +122,7 @@ import PolybinTestSupport
     /// Writing the outputs into a directory the depfile lists changes that directory; the
     /// outputs must still be newer, or make would rerun polybin on every build.
     @Test func outputsInADirectoryTheyDependOnLeaveMakeUpToDate() throws {
-        guard TestEnvironment.has("make") else { Issue.record("make is missing: apt-get install make"); return }
+        guard TestEnvironment.require("make", install: "apt-get install make") else { return }
         let s = try Scratch(); defer { s.remove() }
         try s.file("web/index.html", "<p>hi</p>")
         try s.file("Makefile", """
@@ -224,7 +224,7 @@ import PolybinTestSupport
     @Test(arguments: ["k=v.txt", "a:b.txt", "semi;colon", "x%y.txt", "sp ace", "has#hash", "dollar$x",
                       "star*.txt", "q?.txt", "br[a].txt", "back\\slash", "end\\", "pi|pe", "per%\\cent", "a\\;b", "a\\=b", "x\\:y", "a\\ b"])
     func depfilesKeepMakeCorrect(name: String) throws {
-        guard TestEnvironment.has("make") else { Issue.record("make is missing: apt-get install make"); return }
+        guard TestEnvironment.require("make", install: "apt-get install make") else { return }
         let s = try Scratch(); defer { s.remove() }
         try s.file("in/plain.txt", "plain")
         try s.file("in/\(name)", "first")

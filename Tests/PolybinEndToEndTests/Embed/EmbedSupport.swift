@@ -17,11 +17,7 @@ enum EmbedCompilers {
     static let all = ["gcc", "clang"]
 
     static func require(_ compiler: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
-        guard TestEnvironment.has(compiler) else {
-            Issue.record("\(compiler) is not on PATH: install it (apt-get install \(compiler)) to test embedding with it", sourceLocation: sourceLocation)
-            return false
-        }
-        return true
+        TestEnvironment.require(compiler, install: "apt-get install \(compiler) to test embedding with it", sourceLocation: sourceLocation)
     }
 }
 

@@ -70,7 +70,7 @@ import PolybinTestSupport
     }
 
     @Test func coldLaunchPeakIsAtMostBuildPlusReferencePlus16MiB() throws {
-        guard TestEnvironment.has("cc") else { Issue.record("cc is missing: apt-get install gcc"); return }
+        guard TestEnvironment.require("cc", install: "apt-get install gcc") else { return }
         let dir = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let parent = try Self.buildParent(in: dir)

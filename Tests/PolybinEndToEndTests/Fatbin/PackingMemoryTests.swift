@@ -11,7 +11,7 @@ import PolybinTestSupport
 /// (the C parent of ColdLaunchMemoryTests), against polybin's own start-up peak.
 @Suite struct PackingMemoryTests {
     @Test func smallBuildsAtLevel19HoldOneCompressionContextAtATime() throws {
-        guard TestEnvironment.has("cc") else { Issue.record("cc is missing: apt-get install gcc"); return }
+        guard TestEnvironment.require("cc", install: "apt-get install gcc") else { return }
         let dir = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let parent = try ColdLaunchMemoryTests.buildParent(in: dir)
