@@ -94,9 +94,7 @@ package enum ReliabilityFixtures {
     }
 
     /// A fresh scratch directory for one test, removed by the caller's `defer`.
-    package static func scratch(_ label: String) throws -> URL {
-        try TestEnvironment.temporaryDirectory("polybin-\(label)")
-    }
+    package static func scratch(_ label: String) throws -> URL { try Scratch(label).root }
 
     /// A scratch directory holding `work/` with `name`, the probe followed by `noise` random
     /// bytes (a build no codec shrinks much), and an empty `tmp/` to be the step's TMPDIR:

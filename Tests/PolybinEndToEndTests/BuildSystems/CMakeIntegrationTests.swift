@@ -15,7 +15,7 @@ import PolybinTestSupport
     /// A project of the test's own that adds brotli's CMake build as a subdirectory, packs
     /// its CLI and embeds a directory into a small program.
     struct Project {
-        let scratch: BuildSystems.Scratch
+        let scratch: Scratch
         var brotli: URL { scratch.url("brotli") }
         var build: URL { scratch.build }
         var fatbin: String { build.appendingPathComponent("fatbin/brotli").path }
@@ -23,7 +23,7 @@ import PolybinTestSupport
 
         /// With `brotli` false, only the embed part (no brotli, no fatbin).
         init(generator: String, brotli withBrotli: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            scratch = try BuildSystems.Scratch("cmake")
+            scratch = try Scratch("cmake")
             try scratch.write("""
                 cmake_minimum_required(VERSION 3.20)
                 project(polybin_cmake_test C)

@@ -7,13 +7,13 @@ import PolybinTestSupport
 @Suite(.serialized) struct CargoFatbinTests {
     /// Examples/rust-fatbin and Integrations/polybin.mk in the checkout's layout.
     struct Workspace {
-        let scratch: BuildSystems.Scratch
+        let scratch: Scratch
         var example: URL { scratch.url("Examples/rust-fatbin") }
         var build: URL { scratch.build }
         var fatbin: String { build.appendingPathComponent("rust-fatbin").path }
 
         init() throws {
-            scratch = try BuildSystems.Scratch("cargo", copying: ["Integrations/polybin.mk"]
+            scratch = try Scratch("cargo", copying: ["Integrations/polybin.mk"]
                 + ["Makefile", "Cargo.toml", "Cargo.lock", "src"].map { "Examples/rust-fatbin/\($0)" })
         }
 

@@ -16,7 +16,7 @@ import PolybinTestSupport
         var fatbin: String { build.appendingPathComponent("fatbin-demo").path }
 
         init() throws {
-            root = try TestEnvironment.temporaryDirectory("polybin-make")
+            root = try Scratch("make").root
             let files = FileManager.default
             try files.createDirectory(at: example, withIntermediateDirectories: true)
             try files.createDirectory(at: root.appendingPathComponent("Integrations"), withIntermediateDirectories: true)

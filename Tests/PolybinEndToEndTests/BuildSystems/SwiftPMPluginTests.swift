@@ -7,13 +7,13 @@ import PolybinTestSupport
 @Suite(.serialized) struct SwiftPMPluginTests {
     /// The example copied into a fresh directory, depending on this checkout by absolute path.
     struct Workspace {
-        let tree: BuildSystems.Scratch
+        let tree: Scratch
         var package: URL { tree.url("Examples/swiftpm-embed") }
         var scratch: URL { tree.build }
         var program: String { scratch.appendingPathComponent("debug/serve-site").path }
 
         init() throws {
-            tree = try BuildSystems.Scratch("swiftpm", copying: ["Examples/swiftpm-embed"])
+            tree = try Scratch("swiftpm", copying: ["Examples/swiftpm-embed"])
             try? FileManager.default.removeItem(at: package.appendingPathComponent(".build"))
             let manifest = package.appendingPathComponent("Package.swift")
             let text = try String(contentsOf: manifest, encoding: .utf8)
