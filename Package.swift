@@ -49,7 +49,7 @@ let package = Package(
         // What the test targets share: paths, the process runner, the one memoiser, the fixtures
         // more than one target builds (docs/contributing.md says which target runs what).
         .target(name: "PolybinTestSupport", dependencies: ["PolybinKit", "CPolybin"], path: "Tests/PolybinTestSupport"),
-        // In process, no release build needed: seconds once compiled.
+        // In process: no release build needed (compilers and readelf may run).
         .testTarget(name: "PolybinKitTests", dependencies: ["PolybinTestSupport", "PolybinKit", "CPolybin", "CPolybinAudit"]),
         // Spawn the release polybin and the runner archives (tools/test builds them first).
         .testTarget(name: "PolybinEndToEndTests", dependencies: ["PolybinTestSupport", "PolybinKit", "PolybinFiles", "CPolybin", "CPolybinAudit"]),
