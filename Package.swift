@@ -46,6 +46,14 @@ let package = Package(
             dependencies: ["PolybinKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .plugin(name: "PolybinEmbed", capability: .buildTool(), dependencies: ["polybin"]),
-        .testTarget(name: "PolybinTests", dependencies: ["PolybinKit", "PolybinFiles", "CPolybin", "CPolybinAudit"]),
+        // What the test targets share: paths, the process runner, the one memoiser, the fixtures
+        // more than one target builds (docs/contributing.md says which target runs what).
+        .target(name: "PolybinTestSupport", dependencies: ["PolybinKit", "CPolybin"], path: "Tests/PolybinTestSupport"),
+        // In process: no release build needed (compilers and readelf may run).
+        .testTarget(name: "PolybinKitTests", dependencies: ["PolybinTestSupport", "PolybinKit", "CPolybin", "CPolybinAudit"]),
+        // Spawn the release polybin and the runner archives (tools/test builds them first).
+        .testTarget(name: "PolybinEndToEndTests", dependencies: ["PolybinTestSupport", "PolybinKit", "PolybinFiles", "CPolybin", "CPolybinAudit"]),
+        // Root, namespaces, qemu, seccomp, binfmt, setuid: the runner's process semantics.
+        .testTarget(name: "PolybinSystemTests", dependencies: ["PolybinTestSupport", "PolybinKit", "CPolybin"]),
     ]
 )

@@ -1,6 +1,6 @@
 // Every PC-relative field kind of A64 that GCC rarely emits (LDR literal of each register
 // class, PRFM literal, ADR) and ADRP partners of each access size, for the aarch64 field
-// rules' tests (Tests/PolybinTests/Delta/A64FieldTests.swift). Linked with -nostdlib; never run.
+// rules' tests (Tests/PolybinKitTests/Delta/A64FieldTests.swift). Linked with -nostdlib; never run.
     .text
     .globl _start
     .type _start, %function

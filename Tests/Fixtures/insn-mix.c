@@ -1,4 +1,4 @@
-/* Code for the instruction decoder's tests (Tests/PolybinTests/Delta): loops the vectoriser
+/* Code for the instruction decoder's tests (Tests/PolybinKitTests/Delta): loops the vectoriser
  * turns into SSE, AVX2 or AVX-512 by -march, bit tricks that become BMI/LZCNT/POPCNT,
  * RIP-relative loads and stores with immediates, switch tables, x87 long double and calls
  * through pointers, so one small program exercises legacy, VEX and EVEX encodings. */
