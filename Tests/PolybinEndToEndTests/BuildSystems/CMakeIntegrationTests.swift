@@ -182,13 +182,13 @@ import PolybinTestSupport
         let dryRun = { try run("ninja", ["-C", project.build.path, "-n", "hello_fatbin"]).out }
         let idle1 = try dryRun()
         #expect(idle1.contains("no work to do"), "\(idle1)")
-        let packed = try BuildSystems.modified(project.helloFatbin)
+        let packed = try modified(project.helloFatbin)
 
         let source = project.scratch.url("project/hello.c")
         try "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n".write(to: source, atomically: false, encoding: .utf8)
         #expect(try dryRun().contains("Building hello at x86-64"))
         try project.cmakeBuild("hello_fatbin")
-        #expect(try BuildSystems.modified(project.helloFatbin) == packed, "the same builds were repacked")
+        #expect(try modified(project.helloFatbin) == packed, "the same builds were repacked")
         let idle2 = try dryRun()
         #expect(idle2.contains("no work to do"), "\(idle2)")
 
@@ -284,9 +284,9 @@ import PolybinTestSupport
         BuildSystems.succeeded(try build(), "first build")
         #expect(try run(demo).out.split(separator: "\n").contains("\(name)=6"))
         // Nothing changed: nothing runs, and Ninja says so without running anything.
-        let linked = try BuildSystems.modified(demo)
+        let linked = try modified(demo)
         BuildSystems.succeeded(try build(), "second build")
-        #expect(try BuildSystems.modified(demo) == linked, "an unchanged embed of \(name) was relinked")
+        #expect(try modified(demo) == linked, "an unchanged embed of \(name) was relinked")
         if generator == "Ninja" {
             let dryRun = try run("ninja", ["-C", scratch.build.path, "-n"])
             #expect(dryRun.out.contains("no work to do"), "\(dryRun.out)")
@@ -299,8 +299,8 @@ import PolybinTestSupport
         try FileManager.default.removeItem(at: scratch.url("project/data/\(name)"))
         BuildSystems.succeeded(try build(), "build after a deletion")
         #expect(try run(demo).out == "plain.txt=6\n")
-        let relinked = try BuildSystems.modified(demo)
+        let relinked = try modified(demo)
         BuildSystems.succeeded(try build(), "build after that")
-        #expect(try BuildSystems.modified(demo) == relinked)
+        #expect(try modified(demo) == relinked)
     }
 }

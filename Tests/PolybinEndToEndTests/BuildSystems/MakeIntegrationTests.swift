@@ -183,7 +183,7 @@ import PolybinTestSupport
     /// through `\ `, which make splits in MAKEFILE_LIST, and an output with a space are each
     /// said in one line instead of "not found; run tools/bootstrap" or "test: unexpected operator".
     @Test func aCheckoutPathWithASpaceBuildsOrSaysSoInOneLine() throws {
-        guard toolsPresent() else { return }
+        guard BuildSystems.present(["make", "cc"]) else { return }
         let root = try TestEnvironment.temporaryDirectory("polybin-make-space")
         defer { try? FileManager.default.removeItem(at: root) }
         let files = FileManager.default

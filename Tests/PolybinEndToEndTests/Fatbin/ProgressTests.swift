@@ -201,7 +201,7 @@ import PolybinTestSupport
         // 24 MiB of random bytes at level 19: seconds of compressing, so the signal comes
         // while the line shows (the test checks that it did).
         let build = dir.appendingPathComponent("build")
-        try Data(BundleRoundTripTests.fakeExecutable(BundleRoundTripTests.randomBytes(24 << 20, seed: 9))).write(to: build)
+        try Data(TestBytes.fakeExecutable(TestBytes.random(24 << 20, seed: 9))).write(to: build)
         let pack = "POLYBIN_PROGRESS_DELAY=0 '\(TestEnvironment.polybin)' pack --level 19 -o '\(dir.path)/out.bundle' --flavor 'x86-64=\(build.path)'"
         // Signalled once its temporary output exists and a draw has had time to happen. Job
         // control on: a shell without it starts background jobs with SIGINT ignored.

@@ -10,7 +10,7 @@ import PolybinTestSupport
         let dir = try TestEnvironment.temporaryDirectory("polybin-report")
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = dir.appendingPathComponent("build")
-        try Data(BundleRoundTripTests.fakeExecutable(BundleRoundTripTests.randomBytes(1 << 20, seed: 11))).write(to: build)
+        try Data(TestBytes.fakeExecutable(TestBytes.random(1 << 20, seed: 11))).write(to: build)
         let bundle = dir.appendingPathComponent("app.bundle").path
         let packed = try run(TestEnvironment.polybin, ["pack", "--level", "1", "-o", bundle,
                                                        "--flavor", "x86-64=\(build.path)", "--flavor", "x86-64-v2=\(build.path)"])
@@ -32,7 +32,7 @@ import PolybinTestSupport
         let dir = try TestEnvironment.temporaryDirectory("polybin-report")
         defer { try? FileManager.default.removeItem(at: dir) }
         let build = dir.appendingPathComponent("build")
-        try Data(BundleRoundTripTests.fakeExecutable(BundleRoundTripTests.randomBytes(4096, seed: 12))).write(to: build)
+        try Data(TestBytes.fakeExecutable(TestBytes.random(4096, seed: 12))).write(to: build)
         let bundle = dir.appendingPathComponent("app.bundle").path
         try #require(try run(TestEnvironment.polybin, ["pack", "-o", bundle, "--flavor", "x86-64=\(build.path)"]).status == 0)
         let explained = try run(TestEnvironment.polybin, ["explain", bundle, "--hwcap", "0x1"])
